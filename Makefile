@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.edsim-installed
+export EDSIM_TABLE_DIR ?= $(CURDIR)/tables/cache
+CSRC := $(wildcard csrc/*.c csrc/*.h csrc/*.def)
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CTEST_BIN := csrc/tests/bin/test_core
+
+.PHONY: all setup tables run test ctest pytest bench clean
+
+all: run
+
+$(STAMP): pyproject.toml setup.py edsim/_build.py $(CSRC)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel "cffi>=1.17"
+	$(PY) -m pip install -q --no-build-isolation -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Generates the lookup tables the scenarios need, unless already cached.
+tables: setup
+	$(PY) -m edsim tables build coba
+
+run: tables
+	$(PY) scenarios/coba.py --duration 1000 --out out
+
+$(CTEST_BIN): csrc/tests/test_core.c $(CSRC)
+	mkdir -p $(dir $@)
+	cc -std=c11 -g -O1 -Wall -Wextra -Werror $(SAN) -Icsrc csrc/*.c csrc/tests/test_core.c -lm -o $@
+
+ctest: $(CTEST_BIN)
+	UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 ./$(CTEST_BIN)
+
+pytest: tables
+	$(PY) -m pytest -q
+
+test: ctest pytest
+
+bench: tables
+	$(PY) -m edsim bench
+
+clean:
+	rm -rf $(VENV) build csrc/tests/bin edsim/_core*.so edsim/_core.c *.egg-info

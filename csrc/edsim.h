@@ -1,0 +1,140 @@
+/* edsim C core: public API.
+ *
+ * Everything hangs off one opaque handle (eds_sim); there is no global state, so simulations are
+ * independent. Every fallible function returns an eds_status and writes results through
+ * out-pointers; free functions accept NULL. Times are double milliseconds; ids are the global
+ * neuron ids handed out by the eds_sim_add_* functions, contiguous per population.
+ *
+ * This header is fed to cffi after preprocessing (cc -E -P -DEDS_CDEF), so it keeps to plain
+ * declarations; the status enum is generated from status.def.
+ */
+#ifndef EDSIM_H
+#define EDSIM_H
+
+#ifndef EDS_CDEF
+#include <stddef.h>
+#include <stdint.h>
+#endif
+
+typedef enum {
+#define EDS_STATUS(name, msg) EDS_##name,
+#include "status.def"
+#undef EDS_STATUS
+    EDS_N_STATUS
+} eds_status;
+
+const char *eds_status_name(int status);
+const char *eds_status_message(int status);
+
+/* Event kinds. The queue orders events by (time, rank, sequence number); the rank of a kind is its
+ * value below, so at equal times firings come first, then source spikes, ends of refractory
+ * periods, deliveries, samples and prediction re-checks. The sequence number counts pushes, so
+ * equal (time, rank) events pop in insertion order. */
+typedef enum {
+    EDS_EV_FIRE = 0,        /* predicted threshold crossing; stale if the generation changed */
+    EDS_EV_EMIT = 1,        /* spike of a source (spike times or Poisson) */
+    EDS_EV_REFRAC_END = 2,  /* end of the refractory period */
+    EDS_EV_DELIVER = 3,     /* arrival of one spike over one distinct delay */
+    EDS_EV_SAMPLE = 4,      /* state sample of one sampler */
+    EDS_EV_RECHECK = 5,     /* prediction horizon reached: predict again */
+    EDS_N_EVENT_KINDS
+} eds_event_kind;
+
+/* ---- lookup table of IF_cond_exp (see tables/README.md and edsim/tables/cond_exp.py) ---- */
+
+typedef struct {
+    /* Model parameters, PyNN names and units: nF, ms, mV, nA. */
+    double cm, tau_m, v_rest, v_thresh, v_reset, tau_refrac;
+    double tau_syn_e, tau_syn_i, e_rev_e, e_rev_i, i_offset;
+    /* Float-exponent axes (e0, mantissa bits m, node count n) of ge0 (uS), gi0 (uS), t (ms). */
+    int32_t ge_e0, ge_m, ge_n, gi_e0, gi_m, gi_n, t_e0, t_m, t_n;
+    /* q[ge][gi][t]: forced response (mV); reach[ge][gi][t]: running max of reachable distance
+     * below threshold (mV). Borrowed: they must outlive the lut. */
+    const double *q;
+    const float *reach;
+    uint64_t q_len, reach_len;
+    double reach_margin;    /* mV added to reach bounds before rejecting a crossing */
+} eds_cond_table;
+
+typedef struct eds_cond_lut eds_cond_lut;
+
+int eds_cond_lut_new(const eds_cond_table *table, eds_cond_lut **out);
+void eds_cond_lut_free(eds_cond_lut *lut);
+/* State after dt >= 0 ms without input or refractoriness, from (v0, ge0, gi0). */
+int eds_cond_lut_advance(const eds_cond_lut *lut, double v0, double ge0, double gi0, double dt,
+                         double *v, double *ge, double *gi);
+/* Time from now until v reaches v_thresh without further input. *when is INFINITY if it never
+ * does; if it might after the table's horizon, *when is the horizon and *recheck is 1. */
+int eds_cond_lut_predict(const eds_cond_lut *lut, double v0, double ge0, double gi0,
+                         double *when, int *recheck);
+double eds_cond_lut_horizon(const eds_cond_lut *lut);
+
+/* ---- simulation ---- */
+
+typedef struct eds_sim eds_sim;
+
+typedef struct {
+    uint64_t n_events;          /* events popped */
+    uint64_t n_stale;           /* stale firing/recheck events dropped */
+    uint64_t n_spikes;          /* neuron firings */
+    uint64_t n_source_spikes;   /* spikes of sources */
+    uint64_t n_synaptic_events; /* synapse activations */
+    uint64_t n_predictions;     /* full firing-time searches */
+    uint64_t n_rejects;         /* predictions settled by the O(1) "cannot fire" bound */
+    uint64_t n_fallback;        /* updates outside the table range, integrated by quadrature */
+    uint64_t heap_max;          /* largest queue size seen */
+    uint64_t heap_size;
+    uint64_t n_synapses;
+    uint64_t n_delay_groups;
+    uint64_t bytes_synapses;    /* bytes held by the synapse tables */
+    uint64_t bytes_neurons;     /* bytes held by neuron state */
+} eds_stats;
+
+int eds_sim_new(uint64_t seed, eds_sim **out);
+void eds_sim_free(eds_sim *sim);
+double eds_sim_now(const eds_sim *sim);
+uint32_t eds_sim_n_ids(const eds_sim *sim);
+int eds_sim_stats(const eds_sim *sim, eds_stats *out);
+
+int eds_sim_add_cond_exp(eds_sim *sim, const eds_cond_lut *lut, uint32_t n, uint32_t *first_id);
+int eds_sim_add_spike_source(eds_sim *sim, uint32_t n, uint32_t *first_id);
+/* Rate in Hz, active during [start, stop) ms; one independent random stream per source id. */
+int eds_sim_add_poisson(eds_sim *sim, uint32_t n, double rate_hz, double start, double stop,
+                        uint32_t *first_id);
+/* Adds spikes (sorted or not, each >= now) to spike source `id`. */
+int eds_sim_add_spike_times(eds_sim *sim, uint32_t id, const double *times, size_t n);
+
+/* Appends n synapses. receptor: 0 excitatory, 1 inhibitory. weight >= 0 (uS), delay > 0 (ms).
+ * Connectivity is frozen by the first run. */
+int eds_sim_add_synapses(eds_sim *sim, size_t n, const uint32_t *pre, const uint32_t *post,
+                         const float *weight, const double *delay, const uint8_t *receptor);
+
+/* State of cond_exp neurons [first, first + n) at the current time. set re-predicts firing. */
+int eds_sim_set_cond_state(eds_sim *sim, uint32_t first, uint32_t n, const double *v,
+                           const double *ge, const double *gi);
+int eds_sim_get_cond_state(const eds_sim *sim, uint32_t first, uint32_t n, double *v,
+                           double *ge, double *gi);
+
+int eds_sim_record_spikes(eds_sim *sim, uint32_t first, uint32_t n, int on);
+/* Spikes recorded since the last drain, in event order. Drains up to cap, *n_out says how many. */
+int eds_sim_spikes_pending(const eds_sim *sim, uint64_t *n);
+int eds_sim_drain_spikes(eds_sim *sim, double *t, uint32_t *id, uint64_t cap, uint64_t *n_out);
+
+/* Samples (v, ge, gi) of cond_exp neurons `ids` every `interval` ms from `start` (>= now). */
+int eds_sim_add_sampler(eds_sim *sim, const uint32_t *ids, uint32_t n, double start,
+                        double interval, uint32_t *sampler);
+int eds_sim_samples_pending(const eds_sim *sim, uint32_t sampler, uint64_t *rows);
+/* Rows of n ids each: t[row], values[row][id][3] as (v, ge, gi). */
+int eds_sim_drain_samples(eds_sim *sim, uint32_t sampler, double *t, double *values,
+                          uint64_t cap_rows, uint64_t *rows_out);
+
+/* Processes every event with time < until, then sets now = until. Callable repeatedly. */
+int eds_sim_run(eds_sim *sim, double until);
+
+/* Counter-based random numbers: Philox4x64-10 block for (counter, key). Exposed for tests. */
+void eds_philox4x64(const uint64_t ctr[4], const uint64_t key[2], uint64_t out[4]);
+
+/* Debug check of the queue invariant (heap order); returns EDS_OK or EDS_STATE. */
+int eds_sim_check_queue(const eds_sim *sim);
+
+#endif

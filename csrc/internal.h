@@ -1,0 +1,150 @@
+/* Internal structures of the C core, shared by its .c files only. */
+#ifndef EDSIM_INTERNAL_H
+#define EDSIM_INTERNAL_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edsim.h"
+
+#define EDS_CHECK(expr)                                                                            \
+    do {                                                                                           \
+        int eds__rc = (expr);                                                                      \
+        if (eds__rc != EDS_OK)                                                                     \
+            return eds__rc;                                                                        \
+    } while (0)
+
+/* Grows *buf (elements of `size` bytes, capacity *cap) to hold at least `need` elements, by
+ * doubling. The one place where arrays grow: it checks every size computation for overflow. */
+int eds__grow(void **buf, uint64_t *cap, uint64_t need, size_t size);
+
+/* ---- event queue (queue.c) ---- */
+
+/* One event. `key` packs the kind's rank (top 8 bits) above the push sequence number (low 56),
+ * so (t, key) is the whole total order and compares in two steps. */
+typedef struct {
+    double t;
+    uint64_t key;
+    uint32_t id;    /* neuron, source or sampler the event concerns */
+    uint32_t aux;   /* generation (FIRE, RECHECK, REFRAC_END, EMIT) or delay group (DELIVER) */
+    double aux_t;   /* spike time of a DELIVER event */
+} eds__event;
+
+typedef struct {
+    eds__event *ev;
+    uint64_t size, cap, seq, max_size;
+} eds__queue;
+
+int eds__queue_push(eds__queue *q, double t, int kind, uint32_t id, uint32_t aux, double aux_t);
+void eds__queue_pop(eds__queue *q, eds__event *out); /* requires size > 0 */
+int eds__queue_check(const eds__queue *q);
+void eds__queue_free(eds__queue *q);
+
+/* ---- conductance LIF lookup table (lut_cond.c) ---- */
+
+typedef struct {
+    int32_t e0, m, n;
+    uint64_t base;  /* bits(2^e0) >> (52 - m) */
+    double x0;      /* 2^e0 */
+    double x_max;   /* last node */
+} eds__axis;
+
+struct eds_cond_lut {
+    eds_cond_table tab;
+    eds__axis ge, gi, t;
+    double g_leak;
+    double v_inf;   /* potential without synaptic input */
+    double *t_nodes;                      /* t axis nodes */
+    double *decay_e, *decay_i, *decay_m;  /* exp(-t_k / tau) at the t nodes */
+};
+
+/* ---- simulation (sim.c) ---- */
+
+enum { EDS__POP_COND = 1, EDS__POP_SPIKES = 2, EDS__POP_POISSON = 3 };
+
+typedef struct {
+    int kind;
+    uint32_t first, n;
+    const eds_cond_lut *lut;            /* COND */
+    double *v, *ge, *gi, *t_last, *refr_until;
+    uint32_t *gen;                      /* COND: firing-prediction generation; sources: emit gen */
+    /* SPIKES: per source a sorted array of times and a cursor. */
+    double **times;
+    uint64_t *n_times, *cap_times, *cursor;
+    /* POISSON */
+    double rate, start, stop;
+    uint64_t *draws;                    /* random numbers drawn so far, per source */
+} eds__pop;
+
+typedef struct {
+    uint32_t *ids;
+    uint32_t n;
+    double start, interval;
+    uint64_t next_k;    /* index of the next sample time start + k * interval */
+    double *t;          /* rows */
+    double *values;     /* rows * n * 3 */
+    uint64_t rows, cap_rows;
+} eds__sampler;
+
+struct eds_sim {
+    uint64_t seed;
+    double now;
+    int started;            /* connectivity frozen */
+    int failed;             /* a mutating call failed: refuse further work */
+    eds__queue queue;
+    eds__pop *pops;
+    uint32_t n_pops;
+    uint32_t n_ids;
+    uint32_t *pop_of;       /* id -> population index */
+    uint8_t *recorded;      /* id -> record spikes */
+    /* staged synapses (until the first run) */
+    uint32_t *s_pre, *s_post;
+    float *s_w;
+    double *s_d;
+    uint8_t *s_rec;
+    uint64_t n_staged, cap_staged;
+    /* frozen CSR: per id its delay groups [grp_of[id], grp_of[id+1]); per group its delay and its
+     * synapses [grp_start[g], grp_start[g+1]); per synapse target | receptor << 30, weight. */
+    uint64_t *grp_of;
+    double *grp_delay;
+    uint64_t *grp_start;
+    uint32_t *syn_target;
+    float *syn_weight;
+    uint64_t n_groups, n_syn;
+    /* spike recording */
+    double *rec_t;
+    uint32_t *rec_id;
+    uint64_t n_rec, cap_rec;
+    eds__sampler *samplers;
+    uint32_t n_samplers;
+    eds_stats stats;
+};
+
+#define EDS__RECEPTOR_SHIFT 30
+#define EDS__TARGET_MASK ((1u << EDS__RECEPTOR_SHIFT) - 1u)
+
+/* lut_cond.c: firing prediction used by the run loop; counts into stats. */
+int eds__cond_predict(const eds_cond_lut *lut, double v0, double ge0, double gi0, double *when,
+                      int *recheck, eds_stats *stats);
+int eds__cond_advance(const eds_cond_lut *lut, double v0, double ge0, double gi0, double dt,
+                      double *v, double *ge, double *gi, eds_stats *stats);
+
+/* synapses.c */
+int eds__synapses_freeze(eds_sim *sim);
+void eds__synapses_free(eds_sim *sim);
+
+/* sources.c */
+int eds__poisson_next(eds_sim *sim, eds__pop *p, uint32_t local, double after, double *t_next);
+int eds__spikes_schedule(eds_sim *sim, eds__pop *p, uint32_t local);
+
+/* record.c */
+int eds__record_spike(eds_sim *sim, double t, uint32_t id);
+int eds__sample(eds_sim *sim, uint32_t sampler, double t);
+void eds__record_free(eds_sim *sim);
+
+/* sim.c helpers used by the other files */
+int eds__cond_state_at(const eds_sim *sim, const eds__pop *p, uint32_t local, double t, double *v,
+                       double *ge, double *gi);
+
+#endif

@@ -1,0 +1,492 @@
+/* Lookup-table neuron: the conductance-based LIF of PyNN's IF_cond_exp.
+ *
+ * What it owns: reading the tables made by edsim/tables/cond_exp.py, the state update over an
+ * elapsed time, and the prediction of the next threshold crossing. It knows nothing of queues.
+ *
+ * The model's structure makes v exact in itself: v(t) = v0 P(t) + Q(ge0, gi0, t), with P closed
+ * form and Q tabulated on float-exponent axes. Between time nodes v is the cubic Hermite
+ * interpolant built from v and dv/dt (the ODE itself) at both nodes; across conductance nodes Q
+ * is interpolated by tensor-product cubic Lagrange on a 4x4 stencil. Advance and prediction use
+ * the very same interpolant, so a predicted crossing is a crossing of the trajectory that advance
+ * reports, and firing times are roots of that cubic, never grid points.
+ *
+ * Conductances outside the table's range are not clamped: Q is then integrated by Gauss-Legendre
+ * quadrature on the same time nodes (slower, as exact) and counted in stats->n_fallback.
+ */
+#include <math.h>
+
+#include "internal.h"
+
+static const double GL_X[16] = {-0.9894009349916499, -0.9445750230732326, -0.8656312023878318, -0.755404408355003, -0.6178762444026438, -0.45801677765722737, -0.2816035507792589, -0.09501250983763744, 0.09501250983763744, 0.2816035507792589, 0.45801677765722737, 0.6178762444026438, 0.755404408355003, 0.8656312023878318, 0.9445750230732326, 0.9894009349916499};
+static const double GL_W[16] = {0.027152459411754176, 0.062253523938647456, 0.0951585116824926, 0.12462897125553407, 0.1495959888165767, 0.16915651939500265, 0.18260341504492364, 0.18945061045506864, 0.18945061045506864, 0.18260341504492364, 0.16915651939500265, 0.1495959888165767, 0.12462897125553407, 0.0951585116824926, 0.062253523938647456, 0.027152459411754176};
+
+/* ---- float-exponent axes (definition in edsim/tables/axis.py) ---- */
+
+static int axis_init(eds__axis *a, int32_t e0, int32_t m, int32_t n, int32_t n_min)
+{
+    if (m < 0 || m > 20 || e0 < -1000 || e0 > 1000 || n < n_min || n > (1 << 24))
+        return EDS_TABLE;
+    a->e0 = e0;
+    a->m = m;
+    a->n = n;
+    a->x0 = ldexp(1.0, e0);
+    uint64_t b;
+    memcpy(&b, &a->x0, sizeof b);
+    a->base = b >> (52 - m);
+    uint64_t bk = ((uint64_t)(n - 1) + a->base) << (52 - m);
+    double y;
+    memcpy(&y, &bk, sizeof y);
+    a->x_max = y - a->x0;
+    return isfinite(a->x_max) ? EDS_OK : EDS_TABLE;
+}
+
+static inline double node_y(const eds__axis *a, uint64_t k)
+{
+    uint64_t b = (k + a->base) << (52 - a->m);
+    double y;
+    memcpy(&y, &b, sizeof y);
+    return y;
+}
+
+/* Cell index of x in [0, x_max] (the last cell includes x_max); *y = x + x0. 0 if out of range. */
+static inline int locate(const eds__axis *a, double x, uint32_t *k, double *y)
+{
+    if (!(x >= 0.0 && x <= a->x_max))
+        return 0;
+    double yy = x + a->x0;
+    uint64_t b;
+    memcpy(&b, &yy, sizeof b);
+    uint64_t kk = (b >> (52 - a->m)) - a->base;
+    if (kk > (uint64_t)a->n - 2)
+        kk = (uint64_t)a->n - 2;
+    *k = (uint32_t)kk;
+    *y = yy;
+    return 1;
+}
+
+/* Cubic Lagrange weights of y on the 4 nodes around cell k; *j0 is the first stencil node. */
+static inline void lagrange4(const eds__axis *a, uint32_t k, double y, uint32_t *j0, double w[4])
+{
+    uint32_t j = k == 0 ? 0 : k - 1;
+    if (j > (uint32_t)a->n - 4)
+        j = (uint32_t)a->n - 4;
+    double yn[4];
+    for (int i = 0; i < 4; i++)
+        yn[i] = node_y(a, j + (uint32_t)i);
+    for (int i = 0; i < 4; i++) {
+        double num = 1.0, den = 1.0;
+        for (int l = 0; l < 4; l++)
+            if (l != i) {
+                num *= y - yn[l];
+                den *= yn[i] - yn[l];
+            }
+        w[i] = num / den;
+    }
+    *j0 = j;
+}
+
+/* ---- construction ---- */
+
+int eds_cond_lut_new(const eds_cond_table *tab, eds_cond_lut **out)
+{
+    if (!tab || !out)
+        return EDS_NULLPTR;
+    *out = NULL;
+    const double params[] = {tab->cm, tab->tau_m, tab->v_rest, tab->v_thresh, tab->v_reset,
+                             tab->tau_refrac, tab->tau_syn_e, tab->tau_syn_i, tab->e_rev_e,
+                             tab->e_rev_i, tab->i_offset, tab->reach_margin};
+    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
+        if (!isfinite(params[i]))
+            return EDS_INVALID;
+    if (!(tab->cm > 0 && tab->tau_m > 0 && tab->tau_syn_e > 0 && tab->tau_syn_i > 0 &&
+          tab->tau_refrac >= 0 && tab->v_reset < tab->v_thresh && tab->reach_margin >= 0))
+        return EDS_INVALID;
+    if (!tab->q || !tab->reach)
+        return EDS_NULLPTR;
+    eds_cond_lut *l = calloc(1, sizeof *l);
+    if (!l)
+        return EDS_NOMEM;
+    l->tab = *tab;
+    int rc = axis_init(&l->ge, tab->ge_e0, tab->ge_m, tab->ge_n, 4);
+    if (rc == EDS_OK)
+        rc = axis_init(&l->gi, tab->gi_e0, tab->gi_m, tab->gi_n, 4);
+    if (rc == EDS_OK)
+        rc = axis_init(&l->t, tab->t_e0, tab->t_m, tab->t_n, 2);
+    uint64_t cells = (uint64_t)tab->ge_n * (uint64_t)tab->gi_n * (uint64_t)tab->t_n;
+    if (rc == EDS_OK && (tab->q_len != cells || tab->reach_len != cells))
+        rc = EDS_TABLE;
+    if (rc == EDS_OK) {
+        for (uint64_t i = 0; i < cells; i++)
+            if (!isfinite(tab->q[i]) || isnan(tab->reach[i])) {
+                rc = EDS_TABLE;
+                break;
+            }
+    }
+    if (rc == EDS_OK) {
+        size_t nt = (size_t)tab->t_n;
+        l->t_nodes = malloc(nt * sizeof(double));
+        l->decay_e = malloc(nt * sizeof(double));
+        l->decay_i = malloc(nt * sizeof(double));
+        l->decay_m = malloc(nt * sizeof(double));
+        if (!l->t_nodes || !l->decay_e || !l->decay_i || !l->decay_m)
+            rc = EDS_NOMEM;
+        for (size_t k = 0; rc == EDS_OK && k < nt; k++) {
+            double t = node_y(&l->t, k) - l->t.x0;
+            l->t_nodes[k] = t;
+            l->decay_e[k] = exp(-t / tab->tau_syn_e);
+            l->decay_i[k] = exp(-t / tab->tau_syn_i);
+            l->decay_m[k] = exp(-t / tab->tau_m);
+        }
+        if (rc == EDS_OK && l->t_nodes[0] != 0.0)
+            rc = EDS_TABLE;
+    }
+    if (rc != EDS_OK) {
+        eds_cond_lut_free(l);
+        return rc;
+    }
+    l->g_leak = tab->cm / tab->tau_m;
+    l->v_inf = tab->v_rest + tab->i_offset / l->g_leak;
+    *out = l;
+    return EDS_OK;
+}
+
+void eds_cond_lut_free(eds_cond_lut *lut)
+{
+    if (!lut)
+        return;
+    free(lut->t_nodes);
+    free(lut->decay_e);
+    free(lut->decay_i);
+    free(lut->decay_m);
+    free(lut);
+}
+
+double eds_cond_lut_horizon(const eds_cond_lut *lut)
+{
+    return lut ? lut->t.x_max : 0.0;
+}
+
+/* ---- the trajectory at time nodes ---- */
+
+/* Everything about one start state (v0, ge0, gi0) that node evaluation needs. */
+typedef struct {
+    const eds_cond_lut *l;
+    double v0, ge0, gi0;
+    int in_table;
+    uint32_t ke, ki;    /* table cell of (ge0, gi0) */
+    /* table mode: 16 stencil weights and the offsets of their t rows */
+    double w[16];
+    uint64_t off[16];
+    /* quadrature mode: Q at the last node reached */
+    uint32_t q_k;
+    double q_val;
+} traj;
+
+static double a_integral(const eds_cond_lut *l, double ge0, double gi0, double t, double de,
+                         double di)
+{
+    const eds_cond_table *p = &l->tab;
+    return t / p->tau_m + (ge0 * p->tau_syn_e * (1.0 - de) + gi0 * p->tau_syn_i * (1.0 - di)) / p->cm;
+}
+
+static inline double dv_dt(const eds_cond_lut *l, double v, double ge, double gi)
+{
+    const eds_cond_table *p = &l->tab;
+    return (l->g_leak * (p->v_rest - v) + ge * (p->e_rev_e - v) + gi * (p->e_rev_i - v) +
+            p->i_offset) / p->cm;
+}
+
+/* Integral over [ta, tb] of b(s) exp(-(A(tb) - A(s))), and exp(-(A(tb) - A(ta))): Q's increment
+ * over one interval, by 4 panels of 16-point Gauss-Legendre. */
+static void q_step(const eds_cond_lut *l, double ge0, double gi0, double ta, double tb,
+                   double *integral, double *decay)
+{
+    const eds_cond_table *p = &l->tab;
+    double a_tb = a_integral(l, ge0, gi0, tb, exp(-tb / p->tau_syn_e), exp(-tb / p->tau_syn_i));
+    double a_ta = a_integral(l, ge0, gi0, ta, exp(-ta / p->tau_syn_e), exp(-ta / p->tau_syn_i));
+    double sum = 0.0, width = (tb - ta) / 4.0;
+    for (int panel = 0; panel < 4; panel++) {
+        double lo = ta + panel * width, half = 0.5 * width, mid = lo + half;
+        for (int i = 0; i < 16; i++) {
+            double s = mid + half * GL_X[i];
+            double de = exp(-s / p->tau_syn_e), di = exp(-s / p->tau_syn_i);
+            double b = (l->g_leak * p->v_rest + p->i_offset + ge0 * de * p->e_rev_e +
+                        gi0 * di * p->e_rev_i) / p->cm;
+            sum += half * GL_W[i] * b * exp(-(a_tb - a_integral(l, ge0, gi0, s, de, di)));
+        }
+    }
+    *integral = sum;
+    *decay = exp(-(a_tb - a_ta));
+}
+
+static void traj_init(traj *tr, const eds_cond_lut *l, double v0, double ge0, double gi0)
+{
+    tr->l = l;
+    tr->v0 = v0;
+    tr->ge0 = ge0;
+    tr->gi0 = gi0;
+    uint32_t ke = 0, ki = 0;
+    double ye = 0.0, yi = 0.0;
+    tr->in_table = locate(&l->ge, ge0, &ke, &ye) && locate(&l->gi, gi0, &ki, &yi);
+    tr->ke = ke;
+    tr->ki = ki;
+    tr->q_k = 0;
+    tr->q_val = 0.0;
+    if (!tr->in_table)
+        return;
+    uint32_t je, ji;
+    double we[4], wi[4];
+    lagrange4(&l->ge, ke, ye, &je, we);
+    lagrange4(&l->gi, ki, yi, &ji, wi);
+    uint64_t ngi = (uint64_t)l->tab.gi_n, nt = (uint64_t)l->tab.t_n;
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) {
+            tr->w[4 * a + b] = we[a] * wi[b];
+            tr->off[4 * a + b] = ((uint64_t)(je + a) * ngi + (ji + b)) * nt;
+        }
+}
+
+/* Q at time node k. In quadrature mode nodes must be visited in increasing order from 0. */
+static double traj_q(traj *tr, uint32_t k)
+{
+    const eds_cond_lut *l = tr->l;
+    if (tr->in_table) {
+        const double *q = l->tab.q + k;
+        double s = 0.0;
+        for (int i = 0; i < 16; i++)
+            s += tr->w[i] * q[tr->off[i]];
+        return s;
+    }
+    while (tr->q_k < k) {
+        double integral, decay;
+        q_step(l, tr->ge0, tr->gi0, l->t_nodes[tr->q_k], l->t_nodes[tr->q_k + 1], &integral, &decay);
+        tr->q_val = tr->q_val * decay + integral;
+        tr->q_k++;
+    }
+    return tr->q_val;
+}
+
+/* v and dv/dt at time node k. */
+static void traj_node(traj *tr, uint32_t k, double *v, double *dv)
+{
+    const eds_cond_lut *l = tr->l;
+    double de = l->decay_e[k], di = l->decay_i[k];
+    double p = exp(-a_integral(l, tr->ge0, tr->gi0, l->t_nodes[k], de, di));
+    double vv = tr->v0 * p + traj_q(tr, k);
+    *v = vv;
+    *dv = dv_dt(l, vv, tr->ge0 * de, tr->gi0 * di);
+}
+
+/* ---- state update ---- */
+
+static double hermite(double v0, double d0, double v1, double d1, double h, double s)
+{
+    double s2 = s * s, s3 = s2 * s;
+    return (2 * s3 - 3 * s2 + 1) * v0 + (s3 - 2 * s2 + s) * h * d0 + (-2 * s3 + 3 * s2) * v1 +
+           (s3 - s2) * h * d1;
+}
+
+/* v after dt in [0, horizon]. */
+static double v_after(const eds_cond_lut *l, double v0, double ge0, double gi0, double dt,
+                      eds_stats *stats)
+{
+    if (dt == 0.0)
+        return v0;
+    traj tr;
+    traj_init(&tr, l, v0, ge0, gi0);
+    if (!tr.in_table && stats)
+        stats->n_fallback++;
+    uint32_t k = 0;
+    double y = l->t.x0;
+    locate(&l->t, dt, &k, &y);
+    double y0 = node_y(&l->t, k), y1 = node_y(&l->t, k + 1);
+    double s = (y - y0) / (y1 - y0);
+    double va, da, vb, db;
+    traj_node(&tr, k, &va, &da);
+    traj_node(&tr, k + 1, &vb, &db);
+    return hermite(va, da, vb, db, y1 - y0, s);
+}
+
+int eds__cond_advance(const eds_cond_lut *l, double v0, double ge0, double gi0, double dt,
+                      double *v, double *ge, double *gi, eds_stats *stats)
+{
+    if (!(dt >= 0.0) || !isfinite(dt) || !isfinite(v0) || !(ge0 >= 0.0) || !(gi0 >= 0.0) ||
+        !isfinite(ge0) || !isfinite(gi0))
+        return EDS_INVALID;
+    double horizon = l->t.x_max;
+    /* Longer than the horizon: chain, using Q(t1 + t2) = P(t2) Q(t1) + Q(t2) from the new state. */
+    while (dt > horizon) {
+        v0 = v_after(l, v0, ge0, gi0, horizon, stats);
+        ge0 *= exp(-horizon / l->tab.tau_syn_e);
+        gi0 *= exp(-horizon / l->tab.tau_syn_i);
+        dt -= horizon;
+    }
+    *v = v_after(l, v0, ge0, gi0, dt, stats);
+    *ge = ge0 * exp(-dt / l->tab.tau_syn_e);
+    *gi = gi0 * exp(-dt / l->tab.tau_syn_i);
+    return EDS_OK;
+}
+
+int eds_cond_lut_advance(const eds_cond_lut *lut, double v0, double ge0, double gi0, double dt,
+                         double *v, double *ge, double *gi)
+{
+    if (!lut || !v || !ge || !gi)
+        return EDS_NULLPTR;
+    return eds__cond_advance(lut, v0, ge0, gi0, dt, v, ge, gi, NULL);
+}
+
+/* ---- firing-time prediction ---- */
+
+/* Smallest s in [0, 1] where the cubic c0 + c1 s + c2 s^2 + c3 s^3 (c0 < 0) reaches 0, or -1. */
+static double cubic_first_root(double c0, double c1, double c2, double c3)
+{
+    double ends[4];
+    int n_ends = 0;
+    /* critical points split [0, 1] into monotone pieces */
+    double qa = 3 * c3, qb = 2 * c2, qc = c1, crit[2];
+    int n_crit = 0;
+    if (fabs(qa) > 1e-300) {
+        double disc = qb * qb - 4 * qa * qc;
+        if (disc >= 0) {
+            double sq = sqrt(disc);
+            double q = -0.5 * (qb + (qb >= 0 ? sq : -sq));
+            double r1 = q / qa, r2 = q != 0 ? qc / q : r1;
+            crit[n_crit++] = r1 < r2 ? r1 : r2;
+            crit[n_crit++] = r1 < r2 ? r2 : r1;
+        }
+    } else if (fabs(qb) > 1e-300) {
+        crit[n_crit++] = -qc / qb;
+    }
+    for (int i = 0; i < n_crit; i++)
+        if (crit[i] > 0.0 && crit[i] < 1.0)
+            ends[n_ends++] = crit[i];
+    ends[n_ends++] = 1.0;
+    double lo = 0.0;
+    for (int i = 0; i < n_ends; i++) {
+        double hi = ends[i];
+        double f_hi = ((c3 * hi + c2) * hi + c1) * hi + c0;
+        if (f_hi >= 0.0) {
+            /* monotone increasing on [lo, hi] from < 0 to >= 0: safeguarded Newton */
+            double a = lo, b = hi, s = hi;
+            for (int it = 0; it < 100; it++) {
+                double f = ((c3 * s + c2) * s + c1) * s + c0;
+                if (f >= 0.0)
+                    b = s;
+                else
+                    a = s;
+                if (b - a <= 4e-16 * b)
+                    break;
+                double df = (3 * c3 * s + 2 * c2) * s + c1;
+                double next = df > 0 ? s - f / df : 0.5 * (a + b);
+                if (!(next > a && next < b))
+                    next = 0.5 * (a + b);
+                s = next;
+            }
+            return b;
+        }
+        lo = hi;
+    }
+    return -1.0;
+}
+
+static inline double margin(const eds_cond_lut *l, double reach)
+{
+    return l->tab.reach_margin + 1e-3 * fabs(reach);
+}
+
+int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, double *when,
+                      int *recheck, eds_stats *stats)
+{
+    if (!isfinite(v0) || !(ge0 >= 0.0) || !(gi0 >= 0.0) || !isfinite(ge0) || !isfinite(gi0))
+        return EDS_INVALID;
+    const double theta = l->tab.v_thresh;
+    const uint32_t nt = (uint32_t)l->tab.t_n;
+    *recheck = 0;
+    double d0 = theta - v0;
+    if (d0 <= 0.0) {
+        *when = 0.0;
+        return EDS_OK;
+    }
+    traj tr;
+    traj_init(&tr, l, v0, ge0, gi0);
+    uint32_t k_start = 0;
+    if (tr.in_table) {
+        /* reach is monotone in ge (up) and gi (down): the cell's corners bound its interior */
+        uint32_t ke = tr.ke, ki = tr.ki;
+        uint64_t ngi = (uint64_t)l->tab.gi_n;
+        const float *c[4];
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++)
+                c[2 * a + b] = l->tab.reach + ((uint64_t)(ke + a) * ngi + (ki + b)) * nt;
+        double top = c[0][nt - 1];
+        for (int i = 1; i < 4; i++)
+            if (c[i][nt - 1] > top)
+                top = c[i][nt - 1];
+        if (d0 > top + margin(l, top)) {
+            if (stats)
+                stats->n_rejects++;
+            goto none;
+        }
+        /* first node where some corner can reach d0: nothing crosses before the node before it */
+        uint32_t lo = 0, hi = nt - 1;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            double r = c[0][mid];
+            for (int i = 1; i < 4; i++)
+                if (c[i][mid] > r)
+                    r = c[i][mid];
+            if (r + margin(l, r) >= d0)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        k_start = lo > 0 ? lo - 1 : 0;
+    } else if (stats) {
+        stats->n_fallback++;
+    }
+    if (stats)
+        stats->n_predictions++;
+    double va, da;
+    traj_node(&tr, k_start, &va, &da);
+    for (uint32_t k = k_start; k + 1 < nt; k++) {
+        double vb, db;
+        traj_node(&tr, k + 1, &vb, &db);
+        if (va >= theta) { /* only at k_start == 0 with v0 == theta, handled above; defensive */
+            *when = l->t_nodes[k];
+            return EDS_OK;
+        }
+        double y0 = node_y(&l->t, k), y1 = node_y(&l->t, k + 1), h = y1 - y0;
+        /* |Hermite basis of the slopes| <= 4/27, which bounds the cubic inside the interval */
+        if (fmax(va, vb) + 0.15 * h * (fabs(da) + fabs(db)) >= theta) {
+            double c0 = va - theta, c1 = h * da;
+            double c2 = -3 * va - 2 * h * da + 3 * vb - h * db;
+            double c3 = 2 * va + h * da - 2 * vb + h * db;
+            double s = cubic_first_root(c0, c1, c2, c3);
+            if (s >= 0.0) {
+                /* the same (y - y0) / h parametrisation that advance() inverts */
+                *when = (y0 + s * h) - l->t.x0;
+                if (*when > l->t.x_max)
+                    *when = l->t.x_max;
+                return EDS_OK;
+            }
+        }
+        va = vb;
+        da = db;
+    }
+none:
+    if (l->v_inf > theta) {
+        *when = l->t.x_max;
+        *recheck = 1;
+    } else {
+        *when = INFINITY;
+    }
+    return EDS_OK;
+}
+
+int eds_cond_lut_predict(const eds_cond_lut *lut, double v0, double ge0, double gi0,
+                         double *when, int *recheck)
+{
+    if (!lut || !when || !recheck)
+        return EDS_NULLPTR;
+    return eds__cond_predict(lut, v0, ge0, gi0, when, recheck, NULL);
+}

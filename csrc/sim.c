@@ -1,0 +1,487 @@
+/* The simulation handle and its run loop.
+ *
+ * Owns populations (neuron state as structure-of-arrays), the event queue and the dispatch of
+ * events. Invariants:
+ *   - every event in the queue has t >= now; the loop pops in (t, rank, seq) order only;
+ *   - a cond_exp neuron's state (v, ge, gi) is exact at t_last; v is clamped at v_reset while
+ *     t < refr_until; each new prediction bumps gen, and FIRE/RECHECK/REFRAC_END events carrying
+ *     an older gen are stale and dropped;
+ *   - after a failed call that mutates the simulation, every later call returns EDS_STATE.
+ *
+ * The run loop, per popped event:
+ *   FIRE        record, reset, schedule the first delay group, start refractoriness
+ *   EMIT        record, schedule the first delay group, schedule the source's next spike
+ *   REFRAC_END  release v at v_reset, predict
+ *   DELIVER     apply one delay group to its targets (each: advance, add weight, predict),
+ *               schedule the source's next delay group
+ *   SAMPLE      sample the sampler's neurons, schedule the next sample
+ *   RECHECK     advance to the horizon reached, predict again
+ */
+#include <math.h>
+
+#include "internal.h"
+
+int eds_sim_new(uint64_t seed, eds_sim **out)
+{
+    if (!out)
+        return EDS_NULLPTR;
+    eds_sim *sim = calloc(1, sizeof *sim);
+    if (!sim)
+        return EDS_NOMEM;
+    sim->seed = seed;
+    *out = sim;
+    return EDS_OK;
+}
+
+static void pop_free(eds__pop *p)
+{
+    free(p->v);
+    free(p->ge);
+    free(p->gi);
+    free(p->t_last);
+    free(p->refr_until);
+    free(p->gen);
+    if (p->times)
+        for (uint32_t j = 0; j < p->n; j++)
+            free(p->times[j]);
+    free(p->times);
+    free(p->n_times);
+    free(p->cap_times);
+    free(p->cursor);
+    free(p->draws);
+}
+
+void eds_sim_free(eds_sim *sim)
+{
+    if (!sim)
+        return;
+    for (uint32_t i = 0; i < sim->n_pops; i++)
+        pop_free(&sim->pops[i]);
+    free(sim->pops);
+    free(sim->pop_of);
+    free(sim->recorded);
+    eds__queue_free(&sim->queue);
+    eds__synapses_free(sim);
+    eds__record_free(sim);
+    free(sim);
+}
+
+double eds_sim_now(const eds_sim *sim)
+{
+    return sim ? sim->now : 0.0;
+}
+
+uint32_t eds_sim_n_ids(const eds_sim *sim)
+{
+    return sim ? sim->n_ids : 0;
+}
+
+int eds_sim_stats(const eds_sim *sim, eds_stats *out)
+{
+    if (!sim || !out)
+        return EDS_NULLPTR;
+    *out = sim->stats;
+    out->heap_size = sim->queue.size;
+    out->heap_max = sim->queue.max_size;
+    return EDS_OK;
+}
+
+int eds_sim_check_queue(const eds_sim *sim)
+{
+    return sim ? eds__queue_check(&sim->queue) : EDS_NULLPTR;
+}
+
+/* Pushes an event, refusing one in the past. */
+static int schedule(eds_sim *sim, double t, int kind, uint32_t id, uint32_t aux, double aux_t)
+{
+    if (!(t >= sim->now))
+        return EDS_CAUSALITY;
+    return eds__queue_push(&sim->queue, t, kind, id, aux, aux_t);
+}
+
+/* ---- populations ---- */
+
+static int add_pop(eds_sim *sim, int kind, uint32_t n, eds__pop **out, uint32_t *first_id)
+{
+    if (sim->failed)
+        return EDS_STATE;
+    if (n == 0)
+        return EDS_INVALID;
+    if ((uint64_t)sim->n_ids + n > EDS__TARGET_MASK)
+        return EDS_OVERFLOW;
+    if (sim->started)
+        return EDS_STATE;
+    eds__pop *grown = realloc(sim->pops, (sim->n_pops + 1) * sizeof *grown);
+    if (!grown)
+        return EDS_NOMEM;
+    sim->pops = grown;
+    uint32_t new_ids = sim->n_ids + n;
+    uint32_t *pop_of = realloc(sim->pop_of, new_ids * sizeof(uint32_t));
+    if (!pop_of)
+        return EDS_NOMEM;
+    sim->pop_of = pop_of;
+    uint8_t *rec = realloc(sim->recorded, new_ids);
+    if (!rec)
+        return EDS_NOMEM;
+    sim->recorded = rec;
+    eds__pop *p = &sim->pops[sim->n_pops];
+    memset(p, 0, sizeof *p);
+    p->kind = kind;
+    p->first = sim->n_ids;
+    p->n = n;
+    p->gen = calloc(n, sizeof(uint32_t));
+    if (!p->gen)
+        return EDS_NOMEM;
+    for (uint32_t i = sim->n_ids; i < new_ids; i++) {
+        pop_of[i] = sim->n_pops;
+        rec[i] = 0;
+    }
+    sim->n_pops++;
+    sim->n_ids = new_ids;
+    *out = p;
+    *first_id = p->first;
+    return EDS_OK;
+}
+
+static int predict(eds_sim *sim, eds__pop *p, uint32_t j)
+{
+    double when;
+    int recheck;
+    EDS_CHECK(eds__cond_predict(p->lut, p->v[j], p->ge[j], p->gi[j], &when, &recheck, &sim->stats));
+    p->gen[j]++;
+    if (isinf(when))
+        return EDS_OK;
+    return schedule(sim, p->t_last[j] + when, recheck ? EDS_EV_RECHECK : EDS_EV_FIRE, p->first + j,
+                    p->gen[j], 0.0);
+}
+
+int eds_sim_add_cond_exp(eds_sim *sim, const eds_cond_lut *lut, uint32_t n, uint32_t *first_id)
+{
+    if (!sim || !lut || !first_id)
+        return EDS_NULLPTR;
+    eds__pop *p;
+    EDS_CHECK(add_pop(sim, EDS__POP_COND, n, &p, first_id));
+    p->lut = lut;
+    p->v = malloc(n * sizeof(double));
+    p->ge = calloc(n, sizeof(double));
+    p->gi = calloc(n, sizeof(double));
+    p->t_last = malloc(n * sizeof(double));
+    p->refr_until = malloc(n * sizeof(double));
+    if (!p->v || !p->ge || !p->gi || !p->t_last || !p->refr_until) {
+        sim->failed = 1;
+        return EDS_NOMEM;
+    }
+    sim->stats.bytes_neurons += (uint64_t)n * (5 * sizeof(double) + sizeof(uint32_t));
+    for (uint32_t j = 0; j < n; j++) {
+        p->v[j] = lut->tab.v_rest;
+        p->t_last[j] = sim->now;
+        p->refr_until[j] = -INFINITY;
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        int rc = predict(sim, p, j);
+        if (rc != EDS_OK) {
+            sim->failed = 1;
+            return rc;
+        }
+    }
+    return EDS_OK;
+}
+
+int eds_sim_add_spike_source(eds_sim *sim, uint32_t n, uint32_t *first_id)
+{
+    if (!sim || !first_id)
+        return EDS_NULLPTR;
+    eds__pop *p;
+    EDS_CHECK(add_pop(sim, EDS__POP_SPIKES, n, &p, first_id));
+    p->times = calloc(n, sizeof(double *));
+    p->n_times = calloc(n, sizeof(uint64_t));
+    p->cap_times = calloc(n, sizeof(uint64_t));
+    p->cursor = calloc(n, sizeof(uint64_t));
+    if (!p->times || !p->n_times || !p->cap_times || !p->cursor) {
+        sim->failed = 1;
+        return EDS_NOMEM;
+    }
+    return EDS_OK;
+}
+
+int eds_sim_add_poisson(eds_sim *sim, uint32_t n, double rate_hz, double start, double stop,
+                        uint32_t *first_id)
+{
+    if (!sim || !first_id)
+        return EDS_NULLPTR;
+    if (!(rate_hz >= 0.0) || !isfinite(rate_hz) || !isfinite(start) || !(stop >= start))
+        return EDS_INVALID;
+    if (start < sim->now)
+        return EDS_CAUSALITY;
+    eds__pop *p;
+    EDS_CHECK(add_pop(sim, EDS__POP_POISSON, n, &p, first_id));
+    p->rate = rate_hz;
+    p->start = start;
+    p->stop = stop;
+    p->draws = calloc(n, sizeof(uint64_t));
+    if (!p->draws) {
+        sim->failed = 1;
+        return EDS_NOMEM;
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        double t;
+        EDS_CHECK(eds__poisson_next(sim, p, j, start, &t));
+        if (t < stop)
+            EDS_CHECK(schedule(sim, t, EDS_EV_EMIT, p->first + j, 0, 0.0));
+    }
+    return EDS_OK;
+}
+
+/* ---- neuron state ---- */
+
+static int check_cond_range(const eds_sim *sim, uint32_t first, uint32_t n, const eds__pop **out)
+{
+    if (first >= sim->n_ids || n == 0 || n > sim->n_ids - first)
+        return EDS_RANGE;
+    const eds__pop *p = &sim->pops[sim->pop_of[first]];
+    if (p->kind != EDS__POP_COND || first + n > p->first + p->n)
+        return EDS_INVALID;
+    *out = p;
+    return EDS_OK;
+}
+
+int eds__cond_state_at(const eds_sim *sim, const eds__pop *p, uint32_t j, double t, double *v,
+                       double *ge, double *gi)
+{
+    double dt = t - p->t_last[j];
+    if (t < p->refr_until[j]) {
+        *v = p->lut->tab.v_reset;
+        *ge = p->ge[j] * exp(-dt / p->lut->tab.tau_syn_e);
+        *gi = p->gi[j] * exp(-dt / p->lut->tab.tau_syn_i);
+        return EDS_OK;
+    }
+    return eds__cond_advance(p->lut, p->v[j], p->ge[j], p->gi[j], dt, v, ge, gi,
+                             (eds_stats *)&sim->stats);
+}
+
+int eds_sim_get_cond_state(const eds_sim *sim, uint32_t first, uint32_t n, double *v, double *ge,
+                           double *gi)
+{
+    if (!sim || !v || !ge || !gi)
+        return EDS_NULLPTR;
+    const eds__pop *p;
+    EDS_CHECK(check_cond_range(sim, first, n, &p));
+    for (uint32_t i = 0; i < n; i++)
+        EDS_CHECK(eds__cond_state_at(sim, p, first - p->first + i, sim->now, v + i, ge + i, gi + i));
+    return EDS_OK;
+}
+
+int eds_sim_set_cond_state(eds_sim *sim, uint32_t first, uint32_t n, const double *v,
+                           const double *ge, const double *gi)
+{
+    if (!sim || !v || !ge || !gi)
+        return EDS_NULLPTR;
+    if (sim->failed)
+        return EDS_STATE;
+    const eds__pop *cp;
+    EDS_CHECK(check_cond_range(sim, first, n, &cp));
+    for (uint32_t i = 0; i < n; i++)
+        if (!isfinite(v[i]) || !(ge[i] >= 0.0) || !(gi[i] >= 0.0) || !isfinite(ge[i]) ||
+            !isfinite(gi[i]))
+            return EDS_INVALID;
+    eds__pop *p = &sim->pops[sim->pop_of[first]];
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = first - p->first + i;
+        p->v[j] = v[i];
+        p->ge[j] = ge[i];
+        p->gi[j] = gi[i];
+        p->t_last[j] = sim->now;
+        p->refr_until[j] = -INFINITY;
+        int rc = predict(sim, p, j);
+        if (rc != EDS_OK) {
+            sim->failed = 1;
+            return rc;
+        }
+    }
+    return EDS_OK;
+}
+
+int eds_sim_record_spikes(eds_sim *sim, uint32_t first, uint32_t n, int on)
+{
+    if (!sim)
+        return EDS_NULLPTR;
+    if (first >= sim->n_ids || n > sim->n_ids - first)
+        return EDS_RANGE;
+    memset(sim->recorded + first, on ? 1 : 0, n);
+    return EDS_OK;
+}
+
+/* ---- event handlers ---- */
+
+static int send_spike(eds_sim *sim, uint32_t id, double t)
+{
+    if (sim->recorded[id])
+        EDS_CHECK(eds__record_spike(sim, t, id));
+    uint64_t g = sim->grp_of[id];
+    if (g < sim->grp_of[id + 1])
+        EDS_CHECK(schedule(sim, t + sim->grp_delay[g], EDS_EV_DELIVER, id, 0, t));
+    return EDS_OK;
+}
+
+static inline void decay_conductances(eds__pop *p, uint32_t j, double t)
+{
+    double dt = t - p->t_last[j];
+    if (dt > 0.0) {
+        p->ge[j] *= exp(-dt / p->lut->tab.tau_syn_e);
+        p->gi[j] *= exp(-dt / p->lut->tab.tau_syn_i);
+    }
+    p->t_last[j] = t;
+}
+
+static int on_fire(eds_sim *sim, const eds__event *e)
+{
+    eds__pop *p = &sim->pops[sim->pop_of[e->id]];
+    uint32_t j = e->id - p->first;
+    if (e->aux != p->gen[j]) {
+        sim->stats.n_stale++;
+        return EDS_OK;
+    }
+    decay_conductances(p, j, e->t);
+    p->v[j] = p->lut->tab.v_reset;
+    sim->stats.n_spikes++;
+    EDS_CHECK(send_spike(sim, e->id, e->t));
+    double tau_ref = p->lut->tab.tau_refrac;
+    if (tau_ref > 0.0) {
+        p->refr_until[j] = e->t + tau_ref;
+        p->gen[j]++;
+        return schedule(sim, p->refr_until[j], EDS_EV_REFRAC_END, e->id, p->gen[j], 0.0);
+    }
+    return predict(sim, p, j);
+}
+
+static int on_refrac_end(eds_sim *sim, const eds__event *e)
+{
+    eds__pop *p = &sim->pops[sim->pop_of[e->id]];
+    uint32_t j = e->id - p->first;
+    if (e->aux != p->gen[j]) {
+        sim->stats.n_stale++;
+        return EDS_OK;
+    }
+    decay_conductances(p, j, e->t);
+    p->v[j] = p->lut->tab.v_reset;
+    return predict(sim, p, j);
+}
+
+static int on_recheck(eds_sim *sim, const eds__event *e)
+{
+    eds__pop *p = &sim->pops[sim->pop_of[e->id]];
+    uint32_t j = e->id - p->first;
+    if (e->aux != p->gen[j]) {
+        sim->stats.n_stale++;
+        return EDS_OK;
+    }
+    EDS_CHECK(eds__cond_advance(p->lut, p->v[j], p->ge[j], p->gi[j], e->t - p->t_last[j], &p->v[j],
+                                &p->ge[j], &p->gi[j], &sim->stats));
+    p->t_last[j] = e->t;
+    return predict(sim, p, j);
+}
+
+static int on_emit(eds_sim *sim, const eds__event *e)
+{
+    eds__pop *p = &sim->pops[sim->pop_of[e->id]];
+    uint32_t j = e->id - p->first;
+    if (p->kind == EDS__POP_SPIKES) {
+        if (e->aux != p->gen[j]) {
+            sim->stats.n_stale++;
+            return EDS_OK;
+        }
+        p->cursor[j]++;
+    }
+    sim->stats.n_source_spikes++;
+    EDS_CHECK(send_spike(sim, e->id, e->t));
+    if (p->kind == EDS__POP_SPIKES)
+        return eds__spikes_schedule(sim, p, j);
+    double next;
+    EDS_CHECK(eds__poisson_next(sim, p, j, e->t, &next));
+    return next < p->stop ? schedule(sim, next, EDS_EV_EMIT, e->id, 0, 0.0) : EDS_OK;
+}
+
+static int on_deliver(eds_sim *sim, const eds__event *e)
+{
+    const double t = e->t;
+    uint64_t g = sim->grp_of[e->id] + e->aux;
+    for (uint64_t s = sim->grp_start[g]; s < sim->grp_start[g + 1]; s++) {
+        uint32_t target = sim->syn_target[s] & EDS__TARGET_MASK;
+        int inhibitory = (int)(sim->syn_target[s] >> EDS__RECEPTOR_SHIFT);
+        double w = sim->syn_weight[s];
+        eds__pop *p = &sim->pops[sim->pop_of[target]];
+        uint32_t j = target - p->first;
+        sim->stats.n_synaptic_events++;
+        if (t < p->refr_until[j]) {
+            decay_conductances(p, j, t);
+        } else {
+            EDS_CHECK(eds__cond_advance(p->lut, p->v[j], p->ge[j], p->gi[j], t - p->t_last[j],
+                                        &p->v[j], &p->ge[j], &p->gi[j], &sim->stats));
+            p->t_last[j] = t;
+        }
+        if (inhibitory)
+            p->gi[j] += w;
+        else
+            p->ge[j] += w;
+        if (t >= p->refr_until[j])
+            EDS_CHECK(predict(sim, p, j));
+    }
+    if (g + 1 < sim->grp_of[e->id + 1])
+        EDS_CHECK(schedule(sim, e->aux_t + sim->grp_delay[g + 1], EDS_EV_DELIVER, e->id, e->aux + 1,
+                           e->aux_t));
+    return EDS_OK;
+}
+
+static int dispatch(eds_sim *sim, const eds__event *e)
+{
+    switch ((int)(e->key >> 56)) {
+    case EDS_EV_FIRE:
+        return on_fire(sim, e);
+    case EDS_EV_EMIT:
+        return on_emit(sim, e);
+    case EDS_EV_REFRAC_END:
+        return on_refrac_end(sim, e);
+    case EDS_EV_DELIVER:
+        return on_deliver(sim, e);
+    case EDS_EV_SAMPLE:
+        return eds__sample(sim, e->id, e->t);
+    case EDS_EV_RECHECK:
+        return on_recheck(sim, e);
+    default:
+        return EDS_STATE;
+    }
+}
+
+int eds_sim_run(eds_sim *sim, double until)
+{
+    if (!sim)
+        return EDS_NULLPTR;
+    if (sim->failed)
+        return EDS_STATE;
+    if (!isfinite(until))
+        return EDS_INVALID;
+    if (until < sim->now)
+        return EDS_CAUSALITY;
+    int rc = EDS_OK;
+    if (!sim->started) {
+        rc = eds__synapses_freeze(sim);
+        if (rc != EDS_OK) {
+            sim->failed = 1;
+            return rc;
+        }
+        sim->started = 1;
+    }
+    eds__event e;
+    while (sim->queue.size > 0 && sim->queue.ev[0].t < until) {
+        eds__queue_pop(&sim->queue, &e);
+        sim->now = e.t;
+        sim->stats.n_events++;
+        rc = dispatch(sim, &e);
+        if (rc != EDS_OK) {
+            sim->failed = 1;
+            return rc;
+        }
+    }
+    sim->now = until;
+    return EDS_OK;
+}

@@ -1,0 +1,272 @@
+"""The one module that touches the compiled C core (``edsim._core``).
+
+Everything above it passes numpy arrays and Python scalars. This layer converts them to the exact
+dtype, contiguity and length the C functions expect (refusing what cannot be converted losslessly),
+checks every status code in one place (:func:`check`), and owns the lifetime of C handles.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from edsim.errors import (
+    CausalityError,
+    CoreError,
+    EdsimError,
+    ParameterError,
+    StateError,
+    TableError,
+)
+
+try:
+    from edsim._core import ffi, lib
+except ImportError as exc:  # pragma: no cover - only without a build
+    raise ImportError(
+        "edsim's C core is not built; run `make run` or `pip install -e .` in the repository"
+    ) from exc
+
+_EXCEPTIONS: dict[str, type[EdsimError]] = {
+    "NOMEM": CoreError,
+    "INVALID": ParameterError,
+    "RANGE": ParameterError,
+    "CAUSALITY": CausalityError,
+    "STATE": StateError,
+    "OVERFLOW": CoreError,
+    "TABLE": TableError,
+    "NULLPTR": CoreError,
+}
+
+EVENT_KINDS = ("FIRE", "EMIT", "REFRAC_END", "DELIVER", "SAMPLE", "RECHECK")
+
+
+def status_name(rc: int) -> str:
+    return ffi.string(lib.eds_status_name(rc)).decode()
+
+
+def check(rc: int, context: str) -> None:
+    """Turn a C status into the matching exception, naming what was being done."""
+    if rc == lib.EDS_OK:
+        return
+    name = status_name(rc)
+    message = ffi.string(lib.eds_status_message(rc)).decode()
+    raise _EXCEPTIONS.get(name, CoreError)(f"{context}: {message} (EDS_{name})")
+
+
+def as_array(values, dtype, name: str, n: int | None = None) -> np.ndarray:
+    """``values`` as a C-contiguous 1-D array of ``dtype``, refusing lossy or mis-sized input."""
+    arr = np.asarray(values)
+    if arr.ndim == 0 and n is not None:
+        arr = np.full(n, arr)
+    if arr.ndim != 1:
+        raise ParameterError(f"{name} must be 1-D (got shape {arr.shape})")
+    if arr.dtype.kind not in "biuf":
+        raise ParameterError(f"{name} must be numeric (got dtype {arr.dtype})")
+    target = np.dtype(dtype)
+    if target.kind in "iu" and arr.dtype.kind == "f":
+        if arr.size and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+            raise ParameterError(f"{name} must hold whole numbers (got dtype {arr.dtype})")
+    if target.kind == "u" and arr.size and np.min(arr) < 0:
+        raise ParameterError(f"{name} must be >= 0 (got {np.min(arr)})")
+    if target.kind in "iu" and arr.size and np.max(arr) > np.iinfo(target).max:
+        raise ParameterError(f"{name} must be <= {np.iinfo(target).max} (got {np.max(arr)})")
+    out = np.ascontiguousarray(arr, dtype=target)
+    if n is not None and out.size != n:
+        raise ParameterError(f"{name} must have length {n} (got {out.size})")
+    return out
+
+
+def _ptr(ctype: str, arr: np.ndarray):
+    return ffi.cast(ctype, ffi.from_buffer(arr)) if arr.size else ffi.NULL
+
+
+class CondLUT:
+    """A prepared IF_cond_exp table. Holds the arrays the C side borrows for its whole life."""
+
+    def __init__(self, params: dict[str, float], axes: dict[str, tuple[int, int, int]],
+                 q: np.ndarray, reach: np.ndarray, reach_margin: float):
+        self._q = np.ascontiguousarray(q, dtype=np.float64)
+        self._reach = np.ascontiguousarray(reach, dtype=np.float32)
+        tab = ffi.new("eds_cond_table *")
+        for c_name, py_name in (
+            ("cm", "cm"), ("tau_m", "tau_m"), ("v_rest", "v_rest"), ("v_thresh", "v_thresh"),
+            ("v_reset", "v_reset"), ("tau_refrac", "tau_refrac"), ("tau_syn_e", "tau_syn_E"),
+            ("tau_syn_i", "tau_syn_I"), ("e_rev_e", "e_rev_E"), ("e_rev_i", "e_rev_I"),
+            ("i_offset", "i_offset"),
+        ):
+            setattr(tab, c_name, float(params[py_name]))
+        for axis in ("ge", "gi", "t"):
+            e0, m, n = axes[axis]
+            setattr(tab, f"{axis}_e0", int(e0))
+            setattr(tab, f"{axis}_m", int(m))
+            setattr(tab, f"{axis}_n", int(n))
+        tab.q = _ptr("double *", self._q)
+        tab.reach = _ptr("float *", self._reach)
+        tab.q_len = self._q.size
+        tab.reach_len = self._reach.size
+        tab.reach_margin = float(reach_margin)
+        out = ffi.new("eds_cond_lut **")
+        check(lib.eds_cond_lut_new(tab, out), "loading IF_cond_exp table")
+        self._handle = ffi.gc(out[0], lib.eds_cond_lut_free)
+
+    @property
+    def handle(self):
+        return self._handle
+
+    @property
+    def horizon(self) -> float:
+        return float(lib.eds_cond_lut_horizon(self._handle))
+
+    def advance(self, v0: float, ge0: float, gi0: float, dt: float) -> tuple[float, float, float]:
+        out = ffi.new("double[3]")
+        check(lib.eds_cond_lut_advance(self._handle, v0, ge0, gi0, dt, out, out + 1, out + 2),
+              "advancing IF_cond_exp state")
+        return out[0], out[1], out[2]
+
+    def predict(self, v0: float, ge0: float, gi0: float) -> tuple[float, bool]:
+        when = ffi.new("double *")
+        recheck = ffi.new("int *")
+        check(lib.eds_cond_lut_predict(self._handle, v0, ge0, gi0, when, recheck),
+              "predicting IF_cond_exp firing")
+        return when[0], bool(recheck[0])
+
+
+STATS_FIELDS = (
+    "n_events", "n_stale", "n_spikes", "n_source_spikes", "n_synaptic_events", "n_predictions",
+    "n_rejects", "n_fallback", "heap_max", "heap_size", "n_synapses", "n_delay_groups",
+    "bytes_synapses", "bytes_neurons",
+)
+
+
+class Sim:
+    """Owner of one C simulation handle."""
+
+    def __init__(self, seed: int):
+        if not (0 <= int(seed) < 2**64):
+            raise ParameterError(f"seed must be in [0, 2**64) (got {seed})")
+        out = ffi.new("eds_sim **")
+        check(lib.eds_sim_new(int(seed), out), "creating simulation")
+        self._h = out[0]
+        self._luts: list[CondLUT] = []  # borrowed by populations: keep alive
+
+    def close(self) -> None:
+        if self._h is not None:
+            lib.eds_sim_free(self._h)
+            self._h = None
+
+    def __del__(self):
+        self.close()
+
+    @property
+    def h(self):
+        if self._h is None:
+            raise StateError("the simulation was closed")
+        return self._h
+
+    @property
+    def now(self) -> float:
+        return float(lib.eds_sim_now(self.h))
+
+    def stats(self) -> dict[str, int]:
+        s = ffi.new("eds_stats *")
+        check(lib.eds_sim_stats(self.h, s), "reading statistics")
+        return {name: int(getattr(s, name)) for name in STATS_FIELDS}
+
+    def add_cond_exp(self, lut: CondLUT, n: int) -> int:
+        first = ffi.new("uint32_t *")
+        check(lib.eds_sim_add_cond_exp(self.h, lut.handle, n, first), "adding IF_cond_exp population")
+        self._luts.append(lut)
+        return int(first[0])
+
+    def add_spike_source(self, n: int) -> int:
+        first = ffi.new("uint32_t *")
+        check(lib.eds_sim_add_spike_source(self.h, n, first), "adding spike source")
+        return int(first[0])
+
+    def add_poisson(self, n: int, rate: float, start: float, stop: float) -> int:
+        first = ffi.new("uint32_t *")
+        check(lib.eds_sim_add_poisson(self.h, n, rate, start, stop, first), "adding Poisson source")
+        return int(first[0])
+
+    def add_spike_times(self, gid: int, times) -> None:
+        t = as_array(times, np.float64, "spike times")
+        check(lib.eds_sim_add_spike_times(self.h, gid, _ptr("double *", t), t.size),
+              f"adding spike times to source {gid}")
+
+    def add_synapses(self, pre, post, weight, delay, receptor) -> None:
+        pre = as_array(pre, np.uint32, "pre")
+        n = pre.size
+        post = as_array(post, np.uint32, "post", n)
+        weight = as_array(weight, np.float32, "weight", n)
+        delay = as_array(delay, np.float64, "delay", n)
+        receptor = as_array(receptor, np.uint8, "receptor", n)
+        check(lib.eds_sim_add_synapses(
+            self.h, n, _ptr("uint32_t *", pre), _ptr("uint32_t *", post),
+            _ptr("float *", weight), _ptr("double *", delay), _ptr("uint8_t *", receptor)),
+            "adding synapses")
+
+    def set_cond_state(self, first: int, v, ge, gi) -> None:
+        v = as_array(v, np.float64, "v")
+        n = v.size
+        ge = as_array(ge, np.float64, "gsyn_exc", n)
+        gi = as_array(gi, np.float64, "gsyn_inh", n)
+        check(lib.eds_sim_set_cond_state(self.h, first, n, _ptr("double *", v),
+                                         _ptr("double *", ge), _ptr("double *", gi)),
+              "setting neuron state")
+
+    def get_cond_state(self, first: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        out = np.empty((3, n))
+        check(lib.eds_sim_get_cond_state(self.h, first, n, _ptr("double *", out[0]),
+                                         _ptr("double *", out[1]), _ptr("double *", out[2])),
+              "reading neuron state")
+        return out[0], out[1], out[2]
+
+    def record_spikes(self, first: int, n: int, on: bool = True) -> None:
+        check(lib.eds_sim_record_spikes(self.h, first, n, int(on)), "recording spikes")
+
+    def drain_spikes(self) -> tuple[np.ndarray, np.ndarray]:
+        pending = ffi.new("uint64_t *")
+        check(lib.eds_sim_spikes_pending(self.h, pending), "reading spikes")
+        n = int(pending[0])
+        t = np.empty(n, np.float64)
+        ids = np.empty(n, np.uint32)
+        got = ffi.new("uint64_t *")
+        check(lib.eds_sim_drain_spikes(self.h, _ptr("double *", t), _ptr("uint32_t *", ids), n, got),
+              "draining spikes")
+        return t[: got[0]], ids[: got[0]]
+
+    def add_sampler(self, ids, start: float, interval: float) -> int:
+        ids = as_array(ids, np.uint32, "recorded ids")
+        out = ffi.new("uint32_t *")
+        check(lib.eds_sim_add_sampler(self.h, _ptr("uint32_t *", ids), ids.size, start, interval,
+                                      out), "adding state sampler")
+        return int(out[0])
+
+    def drain_samples(self, sampler: int, n_ids: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = ffi.new("uint64_t *")
+        check(lib.eds_sim_samples_pending(self.h, sampler, rows), "reading samples")
+        n = int(rows[0])
+        t = np.empty(n)
+        values = np.empty((n, n_ids, 3))
+        got = ffi.new("uint64_t *")
+        check(lib.eds_sim_drain_samples(self.h, sampler, _ptr("double *", t),
+                                        _ptr("double *", values), n, got), "draining samples")
+        return t[: got[0]], values[: got[0]]
+
+    def run(self, until: float) -> None:
+        if not math.isfinite(until):
+            raise ParameterError(f"run end time must be finite (got {until})")
+        check(lib.eds_sim_run(self.h, float(until)), f"running to t = {until} ms")
+
+    def check_queue(self) -> None:
+        check(lib.eds_sim_check_queue(self.h), "checking the event queue")
+
+
+def philox4x64(counter, key) -> np.ndarray:
+    """One Philox4x64-10 block (exposed for tests)."""
+    ctr = ffi.new("uint64_t[4]", [int(c) for c in counter])
+    k = ffi.new("uint64_t[2]", [int(c) for c in key])
+    out = ffi.new("uint64_t[4]")
+    lib.eds_philox4x64(ctr, k, out)
+    return np.array([out[i] for i in range(4)], dtype=np.uint64)
