@@ -22,7 +22,8 @@ setup: $(STAMP)
 
 # Generates the lookup tables the scenarios need, unless already cached.
 tables: setup
-	$(PY) -m edsim tables build coba
+	$(PY) -m edsim tables build IF_cond_exp cm=0.2 tau_m=20 v_rest=-60 v_thresh=-50 v_reset=-60 \
+		tau_refrac=5 tau_syn_E=5 tau_syn_I=10 e_rev_E=0 e_rev_I=-80
 
 run: tables
 	$(PY) scenarios/coba.py --duration 1000 --out out

@@ -1,0 +1,5 @@
+import sys
+
+from edsim.cli import main
+
+sys.exit(main())

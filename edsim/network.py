@@ -1,0 +1,549 @@
+"""Networks: populations, spike sources, projections, recording and running.
+
+A :class:`Network` owns one C simulation. There is no global network: two networks coexist and
+know nothing of each other. Everything is validated here first, so that errors name the
+population, projection and parameter; the C core validates again for memory safety.
+
+Example
+-------
+>>> import edsim
+>>> net = edsim.Network(seed=1)
+>>> exc = net.population(100, edsim.IF_cond_exp(cm=0.2, v_rest=-60.0), name="exc")
+>>> drive = net.source(edsim.Poisson(rate=50.0), n=20, name="drive")
+>>> proj = net.connect(drive, exc, edsim.FixedProbability(0.5), weight=0.01, delay=0.5)
+>>> rec = net.record(exc)
+>>> net.run(100.0)
+>>> rec.spikes.t.dtype
+dtype('float64')
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from edsim import _engine
+from edsim.errors import ConnectionError_, ParameterError, StateError
+from edsim.models import IF_cond_exp
+from edsim.recording import Recorder
+
+log = logging.getLogger("edsim.network")
+
+
+# ---- sources -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Poisson:
+    """Independent Poisson spike trains (PyNN ``SpikeSourcePoisson``).
+
+    Parameters
+    ----------
+    rate : float
+        Mean firing rate (Hz), >= 0.
+    start : float
+        Time of the window's start (ms).
+    duration : float
+        Length of the window (ms); infinite by default.
+    """
+
+    rate: float
+    start: float = 0.0
+    duration: float = math.inf
+
+    def __post_init__(self):
+        if not (math.isfinite(self.rate) and self.rate >= 0):
+            raise ParameterError(f"Poisson rate must be a finite number >= 0 Hz (got {self.rate})")
+        if not (math.isfinite(self.start) and self.start >= 0):
+            raise ParameterError(f"Poisson start must be >= 0 ms (got {self.start})")
+        if not self.duration >= 0:
+            raise ParameterError(f"Poisson duration must be >= 0 ms (got {self.duration})")
+
+
+@dataclass(frozen=True)
+class SpikeTimes:
+    """Given spike times (PyNN ``SpikeSourceArray``).
+
+    Parameters
+    ----------
+    spike_times : array-like or sequence of array-likes
+        One array of times (ms) shared by every source, or one array per source.
+    """
+
+    spike_times: Any = ()
+
+
+SpikeSourcePoisson = Poisson
+SpikeSourceArray = SpikeTimes
+
+
+# ---- cells ---------------------------------------------------------------------------------
+
+class _Cells:
+    """Common part of populations and views: a network, global ids, a name."""
+
+    network: "Network"
+    name: str
+    model: Any
+
+    @property
+    def ids(self) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def size(self) -> int:
+        return int(self.ids.size)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index) -> "PopulationView":
+        local = np.arange(self.size)[index]
+        local = np.atleast_1d(local)
+        return PopulationView(self, local)
+
+    def _is_neuron(self) -> bool:
+        return isinstance(self.model, IF_cond_exp)
+
+    def _runs(self):
+        """Contiguous runs of global ids: (first id, length, slice into self's order)."""
+        ids = self.ids
+        breaks = np.nonzero(np.diff(ids) != 1)[0] + 1
+        starts = np.concatenate([[0], breaks])
+        ends = np.concatenate([breaks, [ids.size]])
+        for a, b in zip(starts, ends):
+            yield int(ids[a]), int(b - a), slice(int(a), int(b))
+
+    def _values(self, name: str, value, unit: str) -> np.ndarray:
+        arr = np.asarray(value, dtype=float)
+        if arr.ndim == 0:
+            arr = np.full(self.size, float(arr))
+        if arr.shape != (self.size,):
+            raise ParameterError(
+                f"{name} for '{self.name}' must be a scalar or have length {self.size} "
+                f"(got shape {arr.shape})"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ParameterError(f"{name} for '{self.name}' must be finite {unit}")
+        return arr
+
+    def initialize(self, v=None, gsyn_exc=None, gsyn_inh=None) -> None:
+        """Set the state now (PyNN's ``initialize``). Scalars or arrays of length ``size``.
+
+        Parameters
+        ----------
+        v : float or array, optional
+            Membrane potential (mV).
+        gsyn_exc, gsyn_inh : float or array, optional
+            Conductances (µS), >= 0.
+        """
+        if not self._is_neuron():
+            raise ParameterError(f"'{self.name}' is a source; only neurons have a state")
+        cur_v, cur_e, cur_i = self.state()
+        v = cur_v if v is None else self._values("v", v, "mV")
+        ge = cur_e if gsyn_exc is None else self._values("gsyn_exc", gsyn_exc, "uS")
+        gi = cur_i if gsyn_inh is None else self._values("gsyn_inh", gsyn_inh, "uS")
+        for name, g in (("gsyn_exc", ge), ("gsyn_inh", gi)):
+            if np.any(g < 0):
+                raise ParameterError(
+                    f"{name} for '{self.name}' must be >= 0 uS (got {g[g < 0][0]})"
+                )
+        for first, n, sl in self._runs():
+            self.network._sim.set_cond_state(first, v[sl], ge[sl], gi[sl])
+
+    def state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(v, gsyn_exc, gsyn_inh)`` at the current time (mV, µS, µS)."""
+        if not self._is_neuron():
+            raise ParameterError(f"'{self.name}' is a source; only neurons have a state")
+        out = np.empty((3, self.size))
+        for first, n, sl in self._runs():
+            v, ge, gi = self.network._sim.get_cond_state(first, n)
+            out[0, sl], out[1, sl], out[2, sl] = v, ge, gi
+        return out[0], out[1], out[2]
+
+
+class Population(_Cells):
+    """``size`` neurons (or sources) of one model, with contiguous global ids."""
+
+    def __init__(self, network: "Network", first: int, n: int, model, name: str):
+        self.network = network
+        self.first = first
+        self._n = n
+        self.model = model
+        self.name = name
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.arange(self.first, self.first + self._n)
+
+    @property
+    def size(self) -> int:
+        return self._n
+
+    def __repr__(self) -> str:
+        return f"Population({self._n}, {type(self.model).__name__}, name={self.name!r})"
+
+
+class PopulationView(_Cells):
+    """A subset of a population, selected by indexing it (``pop[:10]``, ``pop[[1, 5]]``)."""
+
+    def __init__(self, parent: _Cells, local: np.ndarray):
+        self.parent = parent
+        self.network = parent.network
+        self.model = parent.model
+        self._ids = parent.ids[local]
+        self.name = f"{parent.name}[view of {local.size}]"
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids
+
+
+@dataclass
+class Projection:
+    """Synapses made by :meth:`Network.connect` (counts only; arrays live in the C core)."""
+
+    name: str
+    pre: _Cells
+    post: _Cells
+    receptor_type: str
+    n_connections: int
+    connector: Any = field(repr=False)
+
+
+_RECEPTORS = {"excitatory": 0, "inhibitory": 1}
+
+
+# ---- network -------------------------------------------------------------------------------
+
+class Network:
+    """A spiking network simulated event by event.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds every random stream (connectivity, Poisson sources). Same seed, same spikes.
+    table_dir : str or Path, optional
+        Where lookup tables are cached (default: ``$EDSIM_TABLE_DIR`` or ``~/.cache/edsim``).
+    """
+
+    def __init__(self, seed: int = 0, table_dir=None):
+        if isinstance(seed, bool) or int(seed) != seed or not 0 <= seed < 2**63:
+            raise ParameterError(f"seed must be a whole number in [0, 2**63) (got {seed})")
+        self.seed = int(seed)
+        self._sim = _engine.Sim(self.seed)
+        self._table_dir = table_dir
+        self._luts: dict[Any, _engine.CondLUT] = {}
+        self.populations: list[Population] = []
+        self.projections: list[Projection] = []
+        self._recorders: list[Recorder] = []
+        self._samplers: list[tuple[int, Recorder]] = []
+        self._owner: dict[str, Population] = {}
+        self._ran = False
+        self.build_seconds = 0.0
+        self.run_seconds = 0.0
+
+    # -- building --------------------------------------------------------------------------
+    def _check_building(self, what: str) -> None:
+        if self._ran:
+            raise StateError(
+                f"cannot add {what}: the network's structure is frozen by its first run"
+            )
+
+    def _unique_name(self, name: str | None, default: str) -> str:
+        name = name or f"{default}{len(self.populations)}"
+        if name in self._owner:
+            raise ParameterError(f"a population named '{name}' already exists in this network")
+        return name
+
+    def _lut(self, model, table) -> _engine.CondLUT:
+        from edsim import tables
+
+        spec = table or tables.TableSpec()
+        key = (model, spec)
+        if key not in self._luts:
+            t0 = time.perf_counter()
+            tab = tables.cond_table(model, spec, self._table_dir)
+            self._luts[key] = _engine.CondLUT(tab.parameters, tab.axes(), tab.q, tab.reach,
+                                              tab.reach_margin)
+            self._luts[key].table = tab
+            self.build_seconds += time.perf_counter() - t0
+        return self._luts[key]
+
+    def population(self, n: int, model, name: str | None = None, table=None) -> Population:
+        """Add ``n`` neurons of ``model`` (e.g. :class:`edsim.IF_cond_exp`).
+
+        Parameters
+        ----------
+        n : int
+            Number of neurons.
+        model : IF_cond_exp
+            The neuron model with its parameters; all neurons of a population share them.
+        name : str, optional
+            Used in error messages and recordings.
+        table : edsim.tables.TableSpec, optional
+            How the model's lookup table is built (range and resolution).
+        """
+        self._check_building("a population")
+        n = _count(n, "population size")
+        if isinstance(model, type):
+            raise ParameterError(f"model must be an instance, e.g. {model.__name__}() (got the class)")
+        if not isinstance(model, IF_cond_exp):
+            raise ParameterError(
+                f"unsupported model {type(model).__name__}; available: IF_cond_exp"
+            )
+        name = self._unique_name(name, "population")
+        lut = self._lut(model, table)
+        first = self._sim.add_cond_exp(lut, n)
+        pop = Population(self, first, n, model, name)
+        self.populations.append(pop)
+        self._owner[name] = pop
+        return pop
+
+    def source(self, kind, n: int = 1, name: str | None = None) -> Population:
+        """Add ``n`` spike sources: :class:`Poisson` or :class:`SpikeTimes`."""
+        self._check_building("a source")
+        n = _count(n, "source count")
+        name = self._unique_name(name, "source")
+        if isinstance(kind, Poisson):
+            stop = kind.start + kind.duration
+            first = self._sim.add_poisson(n, kind.rate, kind.start, stop)
+        elif isinstance(kind, SpikeTimes):
+            trains = _spike_trains(kind.spike_times, n, name)
+            first = self._sim.add_spike_source(n)
+            for k, train in enumerate(trains):
+                if train.size:
+                    self._sim.add_spike_times(first + k, train)
+        else:
+            raise ParameterError(
+                f"unknown source {kind!r} for '{name}'; use edsim.Poisson(rate) or edsim.SpikeTimes(times)"
+            )
+        pop = Population(self, first, n, kind, name)
+        self.populations.append(pop)
+        self._owner[name] = pop
+        return pop
+
+    def inject(self, source: _Cells, times: Sequence, index: int = 0) -> None:
+        """Add spikes at ``times`` (ms, each >= now) to spike source ``index`` of ``source``."""
+        self._own(source, "source")
+        if not isinstance(source.model, SpikeTimes):
+            raise ParameterError(f"'{source.name}' is not a SpikeTimes source")
+        t = np.asarray(times, dtype=float).ravel()
+        if not np.all(np.isfinite(t)):
+            raise ParameterError(f"spike times for '{source.name}' must be finite")
+        if t.size and t.min() < self.t:
+            raise ParameterError(
+                f"spike times for '{source.name}' must be >= now = {self.t} ms (got {t.min()})"
+            )
+        self._sim.add_spike_times(int(source.ids[index]), t)
+
+    def _own(self, cells: _Cells, role: str) -> None:
+        if not isinstance(cells, _Cells):
+            raise ConnectionError_(f"{role} must be a population or view (got {cells!r})")
+        if cells.network is not self:
+            raise ConnectionError_(
+                f"{role} '{cells.name}' belongs to another network; populations cannot be "
+                "connected across networks"
+            )
+
+    def connect(self, pre: _Cells, post: _Cells, connector, weight=0.0, delay=0.1,
+                receptor_type: str = "excitatory", name: str | None = None) -> Projection:
+        """Connect ``pre`` to ``post`` with a connection rule.
+
+        Parameters
+        ----------
+        pre, post : Population or PopulationView
+            Source and target cells of this network; ``post`` must be neurons.
+        connector : AllToAll, OneToOne, FixedProbability, FixedInDegree or FromList
+            The connection rule.
+        weight : float or array
+            Conductance jump (µS), >= 0; scalar or one per connection.
+        delay : float or array
+            Transmission delay (ms), > 0; scalar or one per connection.
+        receptor_type : {"excitatory", "inhibitory"}
+            Which conductance the synapses increase.
+        """
+        self._check_building("a projection")
+        self._own(pre, "pre")
+        self._own(post, "post")
+        name = name or f"{pre.name}->{post.name}"
+        if not post._is_neuron():
+            raise ConnectionError_(f"post '{post.name}' of projection '{name}' is a source; "
+                                   "sources receive no synapses")
+        if receptor_type not in _RECEPTORS:
+            raise ParameterError(
+                f"receptor_type {receptor_type!r} of projection '{name}' is unknown; valid: "
+                f"{', '.join(_RECEPTORS)}"
+            )
+        if not hasattr(connector, "edges"):
+            raise ParameterError(f"connector of projection '{name}' must be a connection rule "
+                                 f"such as edsim.FixedProbability(0.1) (got {connector!r})")
+        t0 = time.perf_counter()
+        index = len(self.projections)
+        rng = np.random.Generator(np.random.Philox(key=[self.seed, (1 << 32) | index]))
+        same = isinstance(pre, Population) and pre is post
+        edges = connector.edges(pre.size, post.size, rng, same)
+        n = int(edges.pre.size)
+        w = _per_edge(edges.weight if edges.weight is not None else weight, n, "weight", name)
+        d = _per_edge(edges.delay if edges.delay is not None else delay, n, "delay", name)
+        if np.any(~np.isfinite(w)):
+            raise ParameterError(f"weight must be finite (got {w[~np.isfinite(w)][0]} in projection '{name}')")
+        if np.any(w < 0):
+            raise ParameterError(
+                f"weight must be >= 0 uS (got {w[w < 0][0]} in projection '{name}'); "
+                "use receptor_type='inhibitory' for inhibition"
+            )
+        if np.any(~(d > 0)) or np.any(~np.isfinite(d)):
+            bad = d[~(np.isfinite(d) & (d > 0))][0]
+            raise ParameterError(f"delay must be > 0 ms (got {bad} in projection '{name}')")
+        if n:
+            self._sim.add_synapses(pre.ids[edges.pre], post.ids[edges.post], w, d,
+                                   np.full(n, _RECEPTORS[receptor_type], np.uint8))
+        proj = Projection(name, pre, post, receptor_type, n, connector)
+        self.projections.append(proj)
+        self.build_seconds += time.perf_counter() - t0
+        return proj
+
+    # -- recording -------------------------------------------------------------------------
+    def record(self, cells: _Cells, spikes: bool = True, v: float | None = None) -> Recorder:
+        """Record spikes of ``cells`` and, if ``v`` is given, sample their state every ``v`` ms.
+
+        Sampling records ``v`` (mV), ``gsyn_exc`` and ``gsyn_inh`` (µS) from now on; it does not
+        change the simulation.
+        """
+        self._own(cells, "recorded cells")
+        rec = Recorder(cells.name, cells.size, type(cells.model).__name__, cells.ids.copy(),
+                       parameters=_params_of(cells.model))
+        if spikes:
+            for first, n, _ in cells._runs():
+                self._sim.record_spikes(first, n)
+        if v is not None:
+            if not cells._is_neuron():
+                raise ParameterError(f"'{cells.name}' is a source; only neurons have a state to sample")
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ParameterError(f"sampling interval must be > 0 ms (got {v!r} for '{cells.name}')")
+            rec.sample_interval = float(v)
+            sampler = self._sim.add_sampler(cells.ids, self.t, float(v))
+            self._samplers.append((sampler, rec))
+        self._recorders.append(rec)
+        return rec
+
+    # -- running ---------------------------------------------------------------------------
+    @property
+    def t(self) -> float:
+        """Current simulation time (ms)."""
+        return self._sim.now
+
+    def run(self, duration: float, progress: bool = False) -> None:
+        """Advance the simulation by ``duration`` ms; may be called again to continue.
+
+        Events at exactly the end time are processed by the next call, so ``run(a); run(b)``
+        gives the same spikes as ``run(a + b)``.
+
+        Parameters
+        ----------
+        duration : float
+            Biological time to simulate (ms), >= 0.
+        progress : bool
+            Show a progress line on stderr.
+        """
+        if isinstance(duration, bool) or not isinstance(duration, (int, float, np.floating, np.integer)):
+            raise ParameterError(f"duration must be a number of ms (got {duration!r})")
+        if not (math.isfinite(duration) and duration >= 0):
+            raise ParameterError(f"duration must be finite and >= 0 ms (got {duration})")
+        self._ran = True
+        start, end = self.t, self.t + float(duration)
+        t0 = time.perf_counter()
+        steps = 50 if progress and duration > 0 else 1
+        for k in range(1, steps + 1):
+            until = end if k == steps else start + duration * k / steps
+            self._sim.run(until)
+            self._drain()
+            if progress:
+                elapsed = time.perf_counter() - t0
+                sys.stderr.write(f"\r  t = {until:9.1f} / {end:.1f} ms  ({elapsed:6.1f} s wall)")
+                sys.stderr.flush()
+        if progress:
+            sys.stderr.write("\n")
+        self.run_seconds += time.perf_counter() - t0
+
+    def _drain(self) -> None:
+        t, ids = self._sim.drain_spikes()
+        if t.size:
+            for rec in self._recorders:
+                lo, hi = rec.ids.min(), rec.ids.max()
+                sel = (ids >= lo) & (ids <= hi)
+                if not sel.any():
+                    continue
+                gids = ids[sel]
+                pos = np.searchsorted(rec.ids, gids) if np.all(np.diff(rec.ids) > 0) else None
+                if pos is None:
+                    order = np.argsort(rec.ids)
+                    pos = order[np.searchsorted(rec.ids[order], gids)]
+                pos = np.minimum(pos, rec.size - 1)
+                hit = rec.ids[pos] == gids
+                rec._add_spikes(t[sel][hit], pos[hit])
+        for sampler, rec in self._samplers:
+            st, values = self._sim.drain_samples(sampler, rec.size)
+            rec._add_samples(st, values)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of the C core (events, stale events, synaptic events, memory, ...)."""
+        s = self._sim.stats()
+        s["build_seconds"] = self.build_seconds
+        s["run_seconds"] = self.run_seconds
+        return s
+
+
+def _count(n, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ParameterError(f"{what} must be a whole number >= 1 (got {n!r})")
+    return int(n)
+
+
+def _per_edge(value, n: int, what: str, name: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise ParameterError(
+            f"{what} of projection '{name}' must be a scalar or have one value per connection "
+            f"({n}) (got shape {arr.shape})"
+        )
+    return arr
+
+
+def _spike_trains(spec, n: int, name: str) -> list[np.ndarray]:
+    if isinstance(spec, np.ndarray) and spec.dtype != object and spec.ndim <= 1:
+        trains = [spec] * n
+    elif len(spec) and all(np.ndim(x) == 0 for x in spec):
+        trains = [np.asarray(spec, float)] * n
+    elif len(spec) == 0:
+        trains = [np.zeros(0)] * n
+    else:
+        if len(spec) != n:
+            raise ParameterError(
+                f"SpikeTimes for '{name}' needs one array per source ({n}) or one shared array "
+                f"(got {len(spec)} arrays)"
+            )
+        trains = [np.asarray(x, float) for x in spec]
+    out = []
+    for k, t in enumerate(trains):
+        t = np.asarray(t, float).ravel()
+        if not np.all(np.isfinite(t)) or np.any(t < 0):
+            raise ParameterError(f"spike times of source {k} in '{name}' must be finite and >= 0 ms")
+        out.append(np.sort(t))
+    return out
+
+
+def _params_of(model) -> dict:
+    if hasattr(model, "parameters"):
+        return model.parameters()
+    if isinstance(model, Poisson):
+        return {"rate": model.rate, "start": model.start, "duration": model.duration}
+    return {}

@@ -1,0 +1,223 @@
+"""Recordings: spike trains and sampled state, as numpy arrays and HDF5 files.
+
+The C core appends spikes to one buffer; the network drains it after every run into per-recorder
+chunks, so a closed loop can read just the spikes since its last read (:meth:`Recorder.new_spikes`)
+without copying the whole recording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edsim.errors import ParameterError, TableError
+
+FORMAT = "edsim-recording"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SpikeTrains:
+    """Spikes of ``n`` neurons: times ``t`` (ms) and population-local indices ``i``, sorted by (t, i).
+
+    Examples
+    --------
+    >>> s = SpikeTrains(np.array([1.0, 2.0, 2.5]), np.array([0, 1, 0]), n=2)
+    >>> s.count().tolist()
+    [2, 1]
+    """
+
+    t: np.ndarray
+    i: np.ndarray
+    n: int
+
+    def __len__(self) -> int:
+        return int(self.t.size)
+
+    def count(self) -> np.ndarray:
+        """Spikes per neuron."""
+        return np.bincount(self.i, minlength=self.n)
+
+    def spike_trains(self) -> list[np.ndarray]:
+        """One sorted array of spike times per neuron (Brian2's ``spike_trains()``)."""
+        order = np.argsort(self.i, kind="stable")
+        splits = np.cumsum(self.count())[:-1]
+        return np.split(self.t[order], splits)
+
+    def window(self, t_start: float, t_stop: float) -> "SpikeTrains":
+        keep = (self.t >= t_start) & (self.t < t_stop)
+        return SpikeTrains(self.t[keep], self.i[keep], self.n)
+
+    def mean_rate(self, t_start: float, t_stop: float) -> float:
+        """Mean firing rate (Hz) over neurons and the window [t_start, t_stop) ms."""
+        span = t_stop - t_start
+        if not span > 0:
+            raise ParameterError(f"rate window must have t_stop > t_start (got {t_start}, {t_stop})")
+        return float(len(self.window(t_start, t_stop)) / self.n / (span / 1000.0))
+
+    def cv_isi(self, min_spikes: int = 3) -> np.ndarray:
+        """Coefficient of variation of the inter-spike intervals of each neuron with enough spikes."""
+        cvs = []
+        for train in self.spike_trains():
+            if train.size >= min_spikes:
+                isi = np.diff(train)
+                if isi.mean() > 0:
+                    cvs.append(isi.std() / isi.mean())
+        return np.array(cvs)
+
+
+@dataclass(frozen=True)
+class StateTrace:
+    """Sampled state variable: times ``t`` (ms), values ``[n_samples, n_neurons]``, its unit."""
+
+    t: np.ndarray
+    values: np.ndarray
+    unit: str
+
+
+def _sorted(t: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.lexsort((i, t))
+    return t[order], i[order]
+
+
+@dataclass
+class Recorder:
+    """What :meth:`edsim.Network.record` returns: the recording of one population or view."""
+
+    name: str
+    size: int
+    model: str
+    ids: np.ndarray                      # global ids recorded, population order
+    sample_interval: float | None = None
+    _chunks_t: list = field(default_factory=list)
+    _chunks_i: list = field(default_factory=list)
+    _read: int = 0                       # chunks already returned by new_spikes
+    _samples_t: list = field(default_factory=list)
+    _samples_v: list = field(default_factory=list)
+    parameters: dict = field(default_factory=dict)
+
+    def _add_spikes(self, t: np.ndarray, local: np.ndarray) -> None:
+        if t.size:
+            self._chunks_t.append(t)
+            self._chunks_i.append(local)
+
+    def _add_samples(self, t: np.ndarray, values: np.ndarray) -> None:
+        if t.size:
+            self._samples_t.append(t)
+            self._samples_v.append(values)
+
+    @property
+    def spikes(self) -> SpikeTrains:
+        """All spikes recorded so far, sorted by (t, i)."""
+        if not self._chunks_t:
+            return SpikeTrains(np.zeros(0), np.zeros(0, np.int64), self.size)
+        t, i = _sorted(np.concatenate(self._chunks_t), np.concatenate(self._chunks_i))
+        return SpikeTrains(t, i, self.size)
+
+    def new_spikes(self) -> SpikeTrains:
+        """Spikes recorded since the previous call, sorted by (t, i); copies only those."""
+        chunks_t, chunks_i = self._chunks_t[self._read:], self._chunks_i[self._read:]
+        self._read = len(self._chunks_t)
+        if not chunks_t:
+            return SpikeTrains(np.zeros(0), np.zeros(0, np.int64), self.size)
+        t, i = _sorted(np.concatenate(chunks_t), np.concatenate(chunks_i))
+        return SpikeTrains(t, i, self.size)
+
+    def _trace(self, column: int, unit: str) -> StateTrace:
+        if self.sample_interval is None:
+            raise ParameterError(
+                f"state of '{self.name}' was not recorded; use net.record(pop, v=interval_ms)"
+            )
+        if not self._samples_t:
+            return StateTrace(np.zeros(0), np.zeros((0, self.size)), unit)
+        return StateTrace(np.concatenate(self._samples_t),
+                          np.concatenate(self._samples_v)[:, :, column], unit)
+
+    @property
+    def v(self) -> StateTrace:
+        """Sampled membrane potential (mV)."""
+        return self._trace(0, "mV")
+
+    @property
+    def gsyn_exc(self) -> StateTrace:
+        """Sampled excitatory conductance (µS)."""
+        return self._trace(1, "uS")
+
+    @property
+    def gsyn_inh(self) -> StateTrace:
+        """Sampled inhibitory conductance (µS)."""
+        return self._trace(2, "uS")
+
+    def save(self, path: str | Path) -> None:
+        """Write the recording to an HDF5 file (``format = "edsim-recording"``)."""
+        import h5py
+
+        from edsim import __version__
+
+        s = self.spikes
+        with h5py.File(path, "w") as f:
+            f.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION,
+                            "edsim_version": __version__, "population": self.name,
+                            "size": self.size, "model": self.model})
+            sp = f.create_group("spikes")
+            sp.create_dataset("t", data=s.t).attrs["unit"] = "ms"
+            sp.create_dataset("i", data=s.i.astype(np.int64)).attrs["unit"] = "index"
+            params = f.create_group("parameters")
+            for k, v in self.parameters.items():
+                params.attrs[k] = v
+            if self.sample_interval is not None:
+                st = f.create_group("state")
+                st.attrs["interval"] = self.sample_interval
+                st.create_dataset("t", data=self.v.t).attrs["unit"] = "ms"
+                for name in ("v", "gsyn_exc", "gsyn_inh"):
+                    trace = getattr(self, name)
+                    st.create_dataset(name, data=trace.values).attrs["unit"] = trace.unit
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A recording read back from a file by :func:`load`."""
+
+    population: str
+    size: int
+    model: str
+    spikes: SpikeTrains
+    state: dict[str, StateTrace]
+    parameters: dict
+
+    @property
+    def v(self) -> StateTrace:
+        return self.state["v"]
+
+
+def load(path: str | Path) -> Recording:
+    """Read a recording written by :meth:`Recorder.save`, checking its format and version."""
+    import h5py
+
+    try:
+        f = h5py.File(path, "r")
+    except (OSError, ValueError) as exc:
+        raise TableError(f"cannot read '{path}': not an HDF5 file or truncated ({exc})") from None
+    with f:
+        fmt = f.attrs.get("format")
+        if isinstance(fmt, bytes):
+            fmt = fmt.decode()
+        if fmt != FORMAT:
+            raise TableError(f"'{path}' is not an edsim recording: format is {fmt!r}, expected {FORMAT!r}")
+        if f.attrs.get("format_version") != FORMAT_VERSION:
+            raise TableError(
+                f"'{path}' has recording format_version {f.attrs.get('format_version')}, "
+                f"expected {FORMAT_VERSION}"
+            )
+        size = int(f.attrs["size"])
+        spikes = SpikeTrains(f["spikes/t"][()], f["spikes/i"][()], size)
+        state = {}
+        if "state" in f:
+            t = f["state/t"][()]
+            for name in ("v", "gsyn_exc", "gsyn_inh"):
+                d = f["state"][name]
+                state[name] = StateTrace(t, d[()], d.attrs["unit"])
+        params = {k: (v.item() if hasattr(v, "item") else v) for k, v in f["parameters"].attrs.items()}
+        return Recording(str(f.attrs["population"]), size, str(f.attrs["model"]), spikes, state, params)
