@@ -161,7 +161,13 @@ class FromList:
     conn_list: Any
 
     def edges(self, n_pre: int, n_post: int, rng: np.random.Generator, same: bool) -> Edges:
-        arr = np.asarray(self.conn_list, dtype=np.float64)
+        try:
+            arr = np.asarray(self.conn_list, dtype=np.float64)
+        except (ValueError, TypeError):
+            raise ParameterError(
+                "FromList rows must all have the same length: (i, j), (i, j, weight) or "
+                "(i, j, weight, delay)"
+            ) from None
         if arr.size == 0:
             return Edges(np.zeros(0, np.int64), np.zeros(0, np.int64))
         if arr.ndim != 2 or arr.shape[1] not in (2, 3, 4):

@@ -1,0 +1,64 @@
+"""The COBA scenario (Brette et al. 2007 benchmark 1) against the published simulators' figures.
+
+Reference figures (shared/BENCHMARKS.md, 10 s runs, 3 seeds): NEST 3.10 on the NEST variant that
+scenarios/coba.py implements (fixed in-degree 64 + 16, delay 0.1 ms, 300 Hz kick): 14.6-19.7 Hz,
+CV of ISIs about 1.5; Brian2 2.9 on its own variant: 18-21 Hz, CV 1.5-1.9. Whether activity
+self-sustains depends on the draw (one of four seeds fell silent in both simulators), so the rate
+is checked over the last second of a run that stays active, and the band admits both peers'
+ranges with the seed-to-seed spread they showed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scenarios"))
+import coba  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def coba_run():
+    net, recs = coba.build(seed=1)
+    net.run(3000.0)
+    return net, recs
+
+
+def test_coba_rate_and_cv_lie_in_the_published_range(coba_run):
+    net, recs = coba_run
+    spikes = recs["exc"].spikes
+    last_second = spikes.mean_rate(2000.0, 3000.0)
+    assert 10.0 <= last_second <= 25.0
+    cv = np.concatenate([recs["exc"].spikes.cv_isi(), recs["inh"].spikes.cv_isi()])
+    assert 1.0 <= cv.mean() <= 2.2
+
+
+def test_coba_static_synapses_fit_in_12_bytes(coba_run):
+    net, _ = coba_run
+    s = net.stats()
+    assert 300_000 < s["n_synapses"] < 340_000
+    assert s["bytes_synapses"] / s["n_synapses"] <= 12.0
+
+
+def test_coba_stays_inside_the_table_range(coba_run):
+    """The default table covers the conductances this network visits (no slow fallback)."""
+    net, _ = coba_run
+    s = net.stats()
+    assert s["n_fallback"] <= 1e-4 * s["n_synaptic_events"]
+
+
+def test_scenario_command_writes_spikes_plot_and_summary(tmp_path, capsys):
+    summary = coba.main(["--duration", "200", "--scale", "0.25", "--out", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert "rate_hz" in out and "synaptic_events_per_s" in out
+    assert (tmp_path / "coba.png").stat().st_size > 1000
+    assert json.loads((tmp_path / "coba_summary.json").read_text())["neurons"] == summary["neurons"]
+    import edsim
+
+    back = edsim.load(tmp_path / "coba_exc.h5")
+    assert back.size == 800 and len(back.spikes) == summary["spikes"] - len(
+        edsim.load(tmp_path / "coba_inh.h5").spikes)
