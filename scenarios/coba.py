@@ -5,7 +5,8 @@
 6 nS (excitatory, tau 5 ms, E_rev 0 mV) and 67 nS (inhibitory, tau 10 ms, E_rev -80 mV).
 
 Variant: NEST's (``pynest/examples/brette_et_al_2007``): fixed in-degree 64 excitatory + 16
-inhibitory inputs per neuron, delay 0.1 ms, and a 300 Hz Poisson kick onto the first 50
+inhibitory inputs per neuron, drawn with replacement as NEST's ``fixed_indegree`` does (multapses
+and autapses allowed), delay 0.1 ms, and a 300 Hz Poisson kick onto the first 50
 excitatory neurons between 1 and 51 ms; initial potentials uniform in [v_reset, v_thresh) as in
 Brian's version, initial conductances 0. (Brian's own variant only stays active because its
 ``randn()`` initial conductances are negative for ~5 % of the neurons, which edsim refuses.)
@@ -49,8 +50,8 @@ def build(seed: int = 1, scale: float = 1.0, record_v: int = 0, table_dir=None):
         pop.initialize(v=rng.uniform(CELL["v_reset"], CELL["v_thresh"], pop.size))
     k_exc, k_inh = int(round(64 * scale)), int(round(16 * scale))
     for post in (exc, inh):
-        net.connect(exc, post, edsim.FixedInDegree(k_exc), weight=W_EXC, delay=DELAY)
-        net.connect(inh, post, edsim.FixedInDegree(k_inh), weight=W_INH, delay=DELAY,
+        net.connect(exc, post, edsim.FixedInDegree(k_exc, with_replacement=True), weight=W_EXC, delay=DELAY)
+        net.connect(inh, post, edsim.FixedInDegree(k_inh, with_replacement=True), weight=W_INH, delay=DELAY,
                     receptor_type="inhibitory")
     kick = net.source(edsim.Poisson(KICK["rate"], KICK["start"], KICK["duration"]),
                       n=KICK["n_targets"], name="kick")
