@@ -57,6 +57,7 @@ struct eds_cond_lut {
     double v_inf;   /* potential without synaptic input */
     double *t_nodes;                      /* t axis nodes */
     double *decay_e, *decay_i, *decay_m;  /* exp(-t_k / tau) at the t nodes */
+    double *lag_ge, *lag_gi;              /* inverse Lagrange denominators per stencil */
 };
 
 /* ---- simulation (sim.c) ---- */

@@ -64,25 +64,38 @@ static inline int locate(const eds__axis *a, double x, uint32_t *k, double *y)
     return 1;
 }
 
-/* Cubic Lagrange weights of y on the 4 nodes around cell k; *j0 is the first stencil node. */
-static inline void lagrange4(const eds__axis *a, uint32_t k, double y, uint32_t *j0, double w[4])
+/* Cubic Lagrange weights of y on the 4 nodes around cell k; *j0 is the first stencil node.
+ * inv[4 j + i] = 1 / prod_{l != i} (y_i - y_l) for the stencil starting at node j. */
+static inline void lagrange4(const eds__axis *a, const double *inv, uint32_t k, double y,
+                             uint32_t *j0, double w[4])
 {
     uint32_t j = k == 0 ? 0 : k - 1;
     if (j > (uint32_t)a->n - 4)
         j = (uint32_t)a->n - 4;
-    double yn[4];
-    for (int i = 0; i < 4; i++)
-        yn[i] = node_y(a, j + (uint32_t)i);
-    for (int i = 0; i < 4; i++) {
-        double num = 1.0, den = 1.0;
-        for (int l = 0; l < 4; l++)
-            if (l != i) {
-                num *= y - yn[l];
-                den *= yn[i] - yn[l];
-            }
-        w[i] = num / den;
-    }
+    double d0 = y - node_y(a, j), d1 = y - node_y(a, j + 1), d2 = y - node_y(a, j + 2),
+           d3 = y - node_y(a, j + 3);
+    const double *iv = inv + 4 * (size_t)j;
+    w[0] = iv[0] * d1 * d2 * d3;
+    w[1] = iv[1] * d0 * d2 * d3;
+    w[2] = iv[2] * d0 * d1 * d3;
+    w[3] = iv[3] * d0 * d1 * d2;
     *j0 = j;
+}
+
+static double *lagrange_inverses(const eds__axis *a)
+{
+    double *inv = malloc(4 * (size_t)(a->n - 3) * sizeof(double));
+    if (!inv)
+        return NULL;
+    for (uint32_t j = 0; j + 3 < (uint32_t)a->n; j++)
+        for (int i = 0; i < 4; i++) {
+            double den = 1.0;
+            for (int l = 0; l < 4; l++)
+                if (l != i)
+                    den *= node_y(a, j + (uint32_t)i) - node_y(a, j + (uint32_t)l);
+            inv[4 * j + (uint32_t)i] = 1.0 / den;
+        }
+    return inv;
 }
 
 /* ---- construction ---- */
@@ -139,6 +152,12 @@ int eds_cond_lut_new(const eds_cond_table *tab, eds_cond_lut **out)
         }
         if (rc == EDS_OK && l->t_nodes[0] != 0.0)
             rc = EDS_TABLE;
+        if (rc == EDS_OK) {
+            l->lag_ge = lagrange_inverses(&l->ge);
+            l->lag_gi = lagrange_inverses(&l->gi);
+            if (!l->lag_ge || !l->lag_gi)
+                rc = EDS_NOMEM;
+        }
     }
     if (rc != EDS_OK) {
         eds_cond_lut_free(l);
@@ -158,6 +177,8 @@ void eds_cond_lut_free(eds_cond_lut *lut)
     free(lut->decay_e);
     free(lut->decay_i);
     free(lut->decay_m);
+    free(lut->lag_ge);
+    free(lut->lag_gi);
     free(lut);
 }
 
@@ -174,6 +195,7 @@ typedef struct {
     double v0, ge0, gi0;
     int in_table;
     uint32_t ke, ki;    /* table cell of (ge0, gi0) */
+    double ye, yi;      /* ge0 + x0, gi0 + x0 on their axes */
     /* table mode: 16 stencil weights and the offsets of their t rows */
     double w[16];
     uint64_t off[16];
@@ -219,31 +241,42 @@ static void q_step(const eds_cond_lut *l, double ge0, double gi0, double ta, dou
     *decay = exp(-(a_tb - a_ta));
 }
 
-static void traj_init(traj *tr, const eds_cond_lut *l, double v0, double ge0, double gi0)
+/* Locates the start state; the interpolation weights come later (traj_weights), since most
+ * predictions are settled by the reach bound without them. */
+static void traj_locate(traj *tr, const eds_cond_lut *l, double v0, double ge0, double gi0)
 {
     tr->l = l;
     tr->v0 = v0;
     tr->ge0 = ge0;
     tr->gi0 = gi0;
-    uint32_t ke = 0, ki = 0;
-    double ye = 0.0, yi = 0.0;
-    tr->in_table = locate(&l->ge, ge0, &ke, &ye) && locate(&l->gi, gi0, &ki, &yi);
-    tr->ke = ke;
-    tr->ki = ki;
+    tr->ke = tr->ki = 0;
+    tr->ye = tr->yi = 0.0;
+    tr->in_table = locate(&l->ge, ge0, &tr->ke, &tr->ye) && locate(&l->gi, gi0, &tr->ki, &tr->yi);
     tr->q_k = 0;
     tr->q_val = 0.0;
+}
+
+static void traj_weights(traj *tr)
+{
     if (!tr->in_table)
         return;
+    const eds_cond_lut *l = tr->l;
     uint32_t je, ji;
     double we[4], wi[4];
-    lagrange4(&l->ge, ke, ye, &je, we);
-    lagrange4(&l->gi, ki, yi, &ji, wi);
+    lagrange4(&l->ge, l->lag_ge, tr->ke, tr->ye, &je, we);
+    lagrange4(&l->gi, l->lag_gi, tr->ki, tr->yi, &ji, wi);
     uint64_t ngi = (uint64_t)l->tab.gi_n, nt = (uint64_t)l->tab.t_n;
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 4; b++) {
             tr->w[4 * a + b] = we[a] * wi[b];
             tr->off[4 * a + b] = ((uint64_t)(je + a) * ngi + (ji + b)) * nt;
         }
+}
+
+static void traj_init(traj *tr, const eds_cond_lut *l, double v0, double ge0, double gi0)
+{
+    traj_locate(tr, l, v0, ge0, gi0);
+    traj_weights(tr);
 }
 
 /* Q at time node k. In quadrature mode nodes must be visited in increasing order from 0. */
@@ -408,7 +441,7 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
         return EDS_OK;
     }
     traj tr;
-    traj_init(&tr, l, v0, ge0, gi0);
+    traj_locate(&tr, l, v0, ge0, gi0);
     uint32_t k_start = 0;
     if (tr.in_table) {
         /* reach is monotone in ge (up) and gi (down): the cell's corners bound its interior */
@@ -441,6 +474,7 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
                 lo = mid + 1;
         }
         k_start = lo > 0 ? lo - 1 : 0;
+        traj_weights(&tr);
     } else if (stats) {
         stats->n_fallback++;
     }
