@@ -73,6 +73,8 @@ double eds_cond_lut_horizon(const eds_cond_lut *lut);
 
 typedef struct eds_sim eds_sim;
 
+#define EDS_MAX_POISSON_RATE 1e6
+
 typedef struct {
     uint64_t n_events;          /* events popped */
     uint64_t n_stale;           /* stale firing/recheck events dropped */
@@ -98,7 +100,8 @@ int eds_sim_stats(const eds_sim *sim, eds_stats *out);
 
 int eds_sim_add_cond_exp(eds_sim *sim, const eds_cond_lut *lut, uint32_t n, uint32_t *first_id);
 int eds_sim_add_spike_source(eds_sim *sim, uint32_t n, uint32_t *first_id);
-/* Rate in Hz, active during [start, stop) ms; one independent random stream per source id. */
+/* Rate in Hz (at most EDS_MAX_POISSON_RATE, so that time always advances between spikes), active
+ * during [start, stop) ms; one independent random stream per source id. */
 int eds_sim_add_poisson(eds_sim *sim, uint32_t n, double rate_hz, double start, double stop,
                         uint32_t *first_id);
 /* Adds spikes (sorted or not, each >= now) to spike source `id`. */

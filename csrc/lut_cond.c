@@ -33,6 +33,9 @@ static int axis_init(eds__axis *a, int32_t e0, int32_t m, int32_t n, int32_t n_m
     uint64_t b;
     memcpy(&b, &a->x0, sizeof b);
     a->base = b >> (52 - m);
+    /* every node's bit pattern must stay below that of +infinity */
+    if ((uint64_t)(n - 1) + a->base >= ((uint64_t)0x7FF << m))
+        return EDS_TABLE;
     uint64_t bk = ((uint64_t)(n - 1) + a->base) << (52 - m);
     double y;
     memcpy(&y, &bk, sizeof y);
@@ -125,7 +128,14 @@ int eds_cond_lut_new(const eds_cond_table *tab, eds_cond_lut **out)
         rc = axis_init(&l->gi, tab->gi_e0, tab->gi_m, tab->gi_n, 4);
     if (rc == EDS_OK)
         rc = axis_init(&l->t, tab->t_e0, tab->t_m, tab->t_n, 2);
-    uint64_t cells = (uint64_t)tab->ge_n * (uint64_t)tab->gi_n * (uint64_t)tab->t_n;
+    uint64_t cells = 0;
+    if (rc == EDS_OK) {
+        uint64_t plane = (uint64_t)tab->ge_n * (uint64_t)tab->gi_n; /* each n < 2^25 */
+        if (plane > UINT64_MAX / (uint64_t)tab->t_n || plane * (uint64_t)tab->t_n > SIZE_MAX / 8)
+            rc = EDS_TABLE;
+        else
+            cells = plane * (uint64_t)tab->t_n;
+    }
     if (rc == EDS_OK && (tab->q_len != cells || tab->reach_len != cells))
         rc = EDS_TABLE;
     if (rc == EDS_OK) {

@@ -209,7 +209,7 @@ int eds_sim_add_poisson(eds_sim *sim, uint32_t n, double rate_hz, double start, 
 {
     if (!sim || !first_id)
         return EDS_NULLPTR;
-    if (!(rate_hz >= 0.0) || !isfinite(rate_hz) || !isfinite(start) || !(stop >= start))
+    if (!(rate_hz >= 0.0) || rate_hz > EDS_MAX_POISSON_RATE || !isfinite(start) || !(stop >= start))
         return EDS_INVALID;
     if (start < sim->now)
         return EDS_CAUSALITY;
@@ -249,7 +249,8 @@ int eds__cond_state_at(const eds_sim *sim, const eds__pop *p, uint32_t j, double
                        double *ge, double *gi)
 {
     double dt = t - p->t_last[j];
-    if (t < p->refr_until[j]) {
+    /* at t == refr_until v is released at v_reset, whether or not REFRAC_END has run yet */
+    if (t <= p->refr_until[j]) {
         *v = p->lut->tab.v_reset;
         *ge = p->ge[j] * exp(-dt / p->lut->tab.tau_syn_e);
         *gi = p->gi[j] * exp(-dt / p->lut->tab.tau_syn_i);

@@ -93,8 +93,9 @@ int eds_sim_add_spike_times(eds_sim *sim, uint32_t id, const double *times, size
     if (n)
         memcpy(p->times[j] + have, times, n * sizeof(double));
     p->n_times[j] = have + n;
-    qsort(p->times[j] + p->cursor[j], (size_t)(p->n_times[j] - p->cursor[j]), sizeof(double),
-          cmp_double);
+    if (p->n_times[j] > p->cursor[j])
+        qsort(p->times[j] + p->cursor[j], (size_t)(p->n_times[j] - p->cursor[j]), sizeof(double),
+              cmp_double);
     p->gen[j]++; /* the pending EMIT, if any, may no longer be the earliest */
     return eds__spikes_schedule(sim, p, j);
 }

@@ -36,6 +36,8 @@ from edsim.recording import Recorder
 log = logging.getLogger("edsim.network")
 
 
+MAX_POISSON_RATE = 1e6  # Hz; EDS_MAX_POISSON_RATE in csrc/edsim.h
+
 # ---- sources -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Poisson:
     Parameters
     ----------
     rate : float
-        Mean firing rate (Hz), >= 0.
+        Mean firing rate (Hz), in [0, 1e6].
     start : float
         Time of the window's start (ms).
     duration : float
@@ -57,8 +59,10 @@ class Poisson:
     duration: float = math.inf
 
     def __post_init__(self):
-        if not (math.isfinite(self.rate) and self.rate >= 0):
-            raise ParameterError(f"Poisson rate must be a finite number >= 0 Hz (got {self.rate})")
+        if not (math.isfinite(self.rate) and 0 <= self.rate <= MAX_POISSON_RATE):
+            raise ParameterError(
+                f"Poisson rate must be in [0, {MAX_POISSON_RATE:g}] Hz (got {self.rate})"
+            )
         if not (math.isfinite(self.start) and self.start >= 0):
             raise ParameterError(f"Poisson start must be >= 0 ms (got {self.start})")
         if not self.duration >= 0:
