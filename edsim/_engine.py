@@ -143,6 +143,7 @@ class Sim:
     """Owner of one C simulation handle."""
 
     def __init__(self, seed: int):
+        self._h = None
         if not (0 <= int(seed) < 2**64):
             raise ParameterError(f"seed must be in [0, 2**64) (got {seed})")
         out = ffi.new("eds_sim **")
