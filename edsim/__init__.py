@@ -19,6 +19,7 @@ from edsim.errors import (  # noqa: E402
     ConnectionError_,
     CoreError,
     EdsimError,
+    FileFormatError,
     ParameterError,
     StateError,
     TableError,
@@ -39,7 +40,7 @@ from edsim.tables import TableSpec  # noqa: E402
 
 __all__ = [
     "AllToAll", "FixedInDegree", "FixedProbability", "FromList", "OneToOne",
-    "CausalityError", "ConnectionError_", "CoreError", "EdsimError", "ParameterError",
+    "CausalityError", "ConnectionError_", "CoreError", "EdsimError", "FileFormatError", "ParameterError",
     "StateError", "TableError", "IF_cond_exp", "Network", "Poisson", "Population",
     "PopulationView", "Projection", "SpikeSourceArray", "SpikeSourcePoisson", "SpikeTimes",
     "Recorder", "Recording", "SpikeTrains", "load", "TableSpec",

@@ -20,7 +20,11 @@ class ConnectionError_(EdsimError, ValueError):
     """A projection cannot be made (objects from another network, bad indices, ...)."""
 
 
-class TableError(EdsimError, ValueError):
+class FileFormatError(EdsimError, ValueError):
+    """A file is not what it should be: wrong format or version, truncated, malformed."""
+
+
+class TableError(FileFormatError):
     """A lookup table is malformed, of the wrong format or version, or truncated."""
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edsim.errors import ParameterError, TableError
+from edsim._h5 import open_checked
+from edsim.errors import ParameterError
 
 FORMAT = "edsim-recording"
 FORMAT_VERSION = 1
@@ -194,23 +195,7 @@ class Recording:
 
 def load(path: str | Path) -> Recording:
     """Read a recording written by :meth:`Recorder.save`, checking its format and version."""
-    import h5py
-
-    try:
-        f = h5py.File(path, "r")
-    except (OSError, ValueError) as exc:
-        raise TableError(f"cannot read '{path}': not an HDF5 file or truncated ({exc})") from None
-    with f:
-        fmt = f.attrs.get("format")
-        if isinstance(fmt, bytes):
-            fmt = fmt.decode()
-        if fmt != FORMAT:
-            raise TableError(f"'{path}' is not an edsim recording: format is {fmt!r}, expected {FORMAT!r}")
-        if f.attrs.get("format_version") != FORMAT_VERSION:
-            raise TableError(
-                f"'{path}' has recording format_version {f.attrs.get('format_version')}, "
-                f"expected {FORMAT_VERSION}"
-            )
+    with open_checked(path, FORMAT, FORMAT_VERSION, "recording") as f:
         size = int(f.attrs["size"])
         spikes = SpikeTrains(f["spikes/t"][()], f["spikes/i"][()], size)
         state = {}

@@ -340,3 +340,8 @@ def test_not_an_hdf5_file_is_a_table_error(tmp_path):
     path.write_text("not a table")
     with pytest.raises(TableError, match="not an HDF5 file"):
         read(path)
+
+
+def test_recording_file_of_wrong_format_is_refused(tmp_path, coba_table):
+    with pytest.raises(edsim.FileFormatError, match="not an edsim recording"):
+        edsim.load(coba_table.path)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edsim._h5 import open_checked
 from edsim.errors import TableError
 from edsim.tables.axis import FloatExpAxis
 
@@ -121,25 +122,9 @@ def _mapped(f, dset, path: Path) -> np.ndarray:
 
 def read(path: Path) -> CondTable:
     """Read a table file, checking its format, version and consistency first."""
-    import h5py
-
     path = Path(path)
-    try:
-        f = h5py.File(path, "r")
-    except (OSError, ValueError) as exc:
-        raise TableError(f"cannot read table file '{path}': not an HDF5 file or truncated ({exc})")
-    with f:
-        found = f.attrs.get("format")
-        if isinstance(found, bytes):
-            found = found.decode()
-        if found != FORMAT:
-            raise TableError(f"'{path}' is not an edsim table: format is {found!r}, expected {FORMAT!r}")
-        version = f.attrs.get("format_version")
-        if version != FORMAT_VERSION:
-            raise TableError(
-                f"'{path}' has table format_version {version}, this edsim reads version "
-                f"{FORMAT_VERSION}; regenerate it with `edsim tables build`"
-            )
+    with open_checked(path, FORMAT, FORMAT_VERSION, "table", TableError,
+                      "; regenerate it with `edsim tables build`") as f:
         try:
             params = {name: float(d[()]) for name, d in f["parameters"].items()}
             axes = {}
