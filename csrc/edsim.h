@@ -36,7 +36,8 @@ typedef enum {
     EDS_EV_REFRAC_END = 2,  /* end of the refractory period */
     EDS_EV_DELIVER = 3,     /* arrival of one spike over one distinct delay */
     EDS_EV_SAMPLE = 4,      /* state sample of one sampler */
-    EDS_EV_RECHECK = 5,     /* prediction horizon reached: predict again */
+    EDS_EV_STEP = 5,        /* one fixed step of a time-driven population */
+    EDS_EV_RECHECK = 6,     /* prediction horizon reached: predict again */
     EDS_N_EVENT_KINDS
 } eds_event_kind;
 
@@ -69,6 +70,23 @@ int eds_cond_lut_predict(const eds_cond_lut *lut, double v0, double ge0, double 
                          double *when, int *recheck);
 double eds_cond_lut_horizon(const eds_cond_lut *lut);
 
+/* ---- exactly solvable models: PyNN's IF_curr_exp and IF_curr_delta ---- */
+
+typedef struct {
+    /* nF, ms, mV, mV, mV, ms, ms, ms, nA. IF_curr_delta ignores tau_syn_e and tau_syn_i. */
+    double cm, tau_m, v_rest, v_thresh, v_reset, tau_refrac, tau_syn_e, tau_syn_i, i_offset;
+} eds_curr_params;
+
+/* ---- time-driven models ---- */
+
+typedef enum {
+    EDS_CLOCK_LIF_COND = 0,     /* IF_cond_exp integrated at a fixed step */
+    EDS_N_CLOCK_MODELS
+} eds_clock_model;
+
+/* Number of parameters and of state variables of a time-driven model. */
+int eds_clock_model_info(int model, uint32_t *n_params, uint32_t *n_state);
+
 /* ---- simulation ---- */
 
 typedef struct eds_sim eds_sim;
@@ -99,6 +117,15 @@ uint32_t eds_sim_n_ids(const eds_sim *sim);
 int eds_sim_stats(const eds_sim *sim, eds_stats *out);
 
 int eds_sim_add_cond_exp(eds_sim *sim, const eds_cond_lut *lut, uint32_t n, uint32_t *first_id);
+int eds_sim_add_curr_exp(eds_sim *sim, const eds_curr_params *params, uint32_t n,
+                         uint32_t *first_id);
+int eds_sim_add_curr_delta(eds_sim *sim, const eds_curr_params *params, uint32_t n,
+                           uint32_t *first_id);
+/* n neurons of a time-driven model stepped every dt ms from now; params per eds_clock_model_info.
+ * Inputs arriving during a step act at the start of the next one (their decay over the wait is
+ * accounted for); spike times are interpolated within the step. */
+int eds_sim_add_clock(eds_sim *sim, int model, uint32_t n, double dt, const double *params,
+                      uint32_t n_params, uint32_t *first_id);
 int eds_sim_add_spike_source(eds_sim *sim, uint32_t n, uint32_t *first_id);
 /* Rate in Hz (at most EDS_MAX_POISSON_RATE, so that time always advances between spikes), active
  * during [start, stop) ms; one independent random stream per source id. */
@@ -107,27 +134,35 @@ int eds_sim_add_poisson(eds_sim *sim, uint32_t n, double rate_hz, double start, 
 /* Adds spikes (sorted or not, each >= now) to spike source `id`. */
 int eds_sim_add_spike_times(eds_sim *sim, uint32_t id, const double *times, size_t n);
 
-/* Appends n synapses. receptor: 0 excitatory, 1 inhibitory. weight >= 0 (uS), delay > 0 (ms).
- * Connectivity is frozen by the first run. */
+/* Appends n synapses. receptor: 0 excitatory, 1 inhibitory; delay > 0 (ms). weight: >= 0 onto
+ * conductance-based targets (uS), any finite value onto current-based ones (nA, or mV for
+ * IF_curr_delta). Connectivity is frozen by the first run. */
 int eds_sim_add_synapses(eds_sim *sim, size_t n, const uint32_t *pre, const uint32_t *post,
                          const float *weight, const double *delay, const uint8_t *receptor);
 
-/* State of cond_exp neurons [first, first + n) at the current time. set re-predicts firing. */
-int eds_sim_set_cond_state(eds_sim *sim, uint32_t first, uint32_t n, const double *v,
-                           const double *ge, const double *gi);
-int eds_sim_get_cond_state(const eds_sim *sim, uint32_t first, uint32_t n, double *v,
-                           double *ge, double *gi);
+/* State (v, synaptic variable 1, synaptic variable 2) of event-driven neurons [first, first + n)
+ * of one population at the current time: (v, ge, gi) for IF_cond_exp, (v, ie, ii) for
+ * IF_curr_exp, (v, 0, 0) for IF_curr_delta. set cancels refractoriness and re-predicts firing. */
+int eds_sim_set_state(eds_sim *sim, uint32_t first, uint32_t n, const double *v, const double *s1,
+                      const double *s2);
+int eds_sim_get_state(const eds_sim *sim, uint32_t first, uint32_t n, double *v, double *s1,
+                      double *s2);
+/* Full state of time-driven neurons, n * n_state values, neuron-major, at their last step. */
+int eds_sim_set_clock_state(eds_sim *sim, uint32_t first, uint32_t n, const double *x);
+int eds_sim_get_clock_state(const eds_sim *sim, uint32_t first, uint32_t n, double *x);
 
 int eds_sim_record_spikes(eds_sim *sim, uint32_t first, uint32_t n, int on);
 /* Spikes recorded since the last drain, in event order. Drains up to cap, *n_out says how many. */
 int eds_sim_spikes_pending(const eds_sim *sim, uint64_t *n);
 int eds_sim_drain_spikes(eds_sim *sim, double *t, uint32_t *id, uint64_t cap, uint64_t *n_out);
 
-/* Samples (v, ge, gi) of cond_exp neurons `ids` every `interval` ms from `start` (>= now). */
+/* Samples 3 values per neuron of `ids` every `interval` ms from `start` (>= now): the state of
+ * event-driven neurons as eds_sim_get_state gives it, or the model's (v, s1, s2) projection of a
+ * time-driven neuron's state at its step boundary. */
 int eds_sim_add_sampler(eds_sim *sim, const uint32_t *ids, uint32_t n, double start,
                         double interval, uint32_t *sampler);
 int eds_sim_samples_pending(const eds_sim *sim, uint32_t sampler, uint64_t *rows);
-/* Rows of n ids each: t[row], values[row][id][3] as (v, ge, gi). */
+/* Rows of n ids each: t[row], values[row][id][3]. */
 int eds_sim_drain_samples(eds_sim *sim, uint32_t sampler, double *t, double *values,
                           uint64_t cap_rows, uint64_t *rows_out);
 

@@ -60,16 +60,70 @@ struct eds_cond_lut {
     double *lag_ge, *lag_gi;              /* inverse Lagrange denominators per stencil */
 };
 
+/* ---- exactly solvable neurons (exact.c) ---- */
+
+typedef struct {
+    eds_curr_params p;
+    int delta;                  /* IF_curr_delta: no synaptic currents, inputs jump v */
+    double v_inf;               /* v_rest + i_offset tau_m / cm */
+    double d_e, d_i;            /* 1/tau_m - 1/tau_syn */
+    double k_e, k_i;            /* max over t of the synaptic kernels (ms) */
+    double horizon, step0;      /* prediction walk */
+} eds__exact;
+
+int eds__exact_init(eds__exact *m, const eds_curr_params *p, int delta);
+double eds__exact_v(const eds__exact *m, double v0, double ie0, double ii0, double t);
+int eds__exact_predict(const eds__exact *m, double v0, double ie0, double ii0, double *when,
+                       int *recheck, eds_stats *stats);
+
+/* ---- time-driven neurons (clock.c) ---- */
+
+/* One time-driven model. State is neuron-major, n_state doubles per neuron; refractoriness, if
+ * any, lives in the state. step advances one neuron by h ms; if it fired, *spiked = 1 and
+ * *offset is the interpolated spike time within [0, h). */
+typedef struct {
+    const char *name;
+    uint32_t n_params, n_state;
+    int (*check)(const double *p);
+    void (*init)(const double *p, double *x);
+    void (*step)(const double *p, double *x, double h, int *spiked, double *offset);
+    void (*input)(const double *p, double *x, int receptor, double w, double late);
+    void (*project)(const double *p, const double *x, double out[3]);
+} eds__clock_ops;
+
+const eds__clock_ops *eds__clock_model(int model);
+
 /* ---- simulation (sim.c) ---- */
 
-enum { EDS__POP_COND = 1, EDS__POP_SPIKES = 2, EDS__POP_POISSON = 3 };
+enum {
+    EDS__POP_COND = 1,      /* IF_cond_exp, lookup table */
+    EDS__POP_SPIKES = 2,    /* spike-time source */
+    EDS__POP_POISSON = 3,   /* Poisson source */
+    EDS__POP_CURR = 4,      /* IF_curr_exp, exact */
+    EDS__POP_DELTA = 5,     /* IF_curr_delta, exact */
+    EDS__POP_CLOCK = 6      /* time-driven model */
+};
+
+/* Event-driven neurons (COND, CURR, DELTA) share one state layout: v, two exponentially decaying
+ * synaptic variables s1 (excitatory) and s2 (inhibitory), exact at t_last. */
+#define EDS__EVENT_DRIVEN(kind) \
+    ((kind) == EDS__POP_COND || (kind) == EDS__POP_CURR || (kind) == EDS__POP_DELTA)
 
 typedef struct {
     int kind;
     uint32_t first, n;
+    /* event-driven neurons */
     const eds_cond_lut *lut;            /* COND */
-    double *v, *ge, *gi, *t_last, *refr_until;
-    uint32_t *gen;                      /* COND: firing-prediction generation; sources: emit gen */
+    eds__exact exact;                   /* CURR, DELTA */
+    double tau1, tau2, v_reset, tau_refrac;
+    double *v, *s1, *s2, *t_last, *refr_until;
+    uint32_t *gen;                      /* firing-prediction generation; sources: emit gen */
+    /* CLOCK */
+    const eds__clock_ops *clock;
+    double *params;
+    double *x;                          /* n * clock->n_state */
+    double dt, t0;
+    uint64_t step_k;                    /* the next step starts at t0 + step_k * dt */
     /* SPIKES: per source a sorted array of times and a cursor. */
     double **times;
     uint64_t *n_times, *cap_times, *cursor;
@@ -144,8 +198,7 @@ int eds__record_spike(eds_sim *sim, double t, uint32_t id);
 int eds__sample(eds_sim *sim, uint32_t sampler, double t);
 void eds__record_free(eds_sim *sim);
 
-/* sim.c helpers used by the other files */
-int eds__cond_state_at(const eds_sim *sim, const eds__pop *p, uint32_t local, double t, double *v,
-                       double *ge, double *gi);
+/* sim.c helpers used by the other files: the 3 sampled values of neuron `local` at time t */
+int eds__state_at(const eds_sim *sim, const eds__pop *p, uint32_t local, double t, double out[3]);
 
 #endif

@@ -57,8 +57,7 @@ int eds__sample(eds_sim *sim, uint32_t which, double t)
     for (uint32_t i = 0; i < s->n; i++) {
         uint32_t id = s->ids[i];
         const eds__pop *p = &sim->pops[sim->pop_of[id]];
-        EDS_CHECK(eds__cond_state_at(sim, p, id - p->first, t, row + 3 * i, row + 3 * i + 1,
-                                     row + 3 * i + 2));
+        EDS_CHECK(eds__state_at(sim, p, id - p->first, t, row + 3 * i));
     }
     s->t[s->rows++] = t;
     s->next_k++;
@@ -78,7 +77,8 @@ int eds_sim_add_sampler(eds_sim *sim, const uint32_t *ids, uint32_t n, double st
     for (uint32_t i = 0; i < n; i++) {
         if (ids[i] >= sim->n_ids)
             return EDS_RANGE;
-        if (sim->pops[sim->pop_of[ids[i]]].kind != EDS__POP_COND)
+        int kind = sim->pops[sim->pop_of[ids[i]]].kind;
+        if (!EDS__EVENT_DRIVEN(kind) && kind != EDS__POP_CLOCK)
             return EDS_INVALID;
     }
     eds__sampler *grown = realloc(sim->samplers, (sim->n_samplers + 1) * sizeof *grown);

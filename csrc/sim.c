@@ -1,11 +1,13 @@
 /* The simulation handle and its run loop.
  *
  * Owns populations (neuron state as structure-of-arrays), the event queue and the dispatch of
- * events. Invariants:
+ * events. Neurons are event-driven (IF_cond_exp from tables, IF_curr_exp and IF_curr_delta in
+ * closed form) or time-driven (clock.c, one STEP event per population and step). Invariants:
  *   - every event in the queue has t >= now; the loop pops in (t, rank, seq) order only;
- *   - a cond_exp neuron's state (v, ge, gi) is exact at t_last; v is clamped at v_reset while
- *     t < refr_until; each new prediction bumps gen, and FIRE/RECHECK/REFRAC_END events carrying
- *     an older gen are stale and dropped;
+ *   - an event-driven neuron's state (v, s1, s2) is exact at t_last; v is clamped at v_reset
+ *     while t < refr_until; each new prediction bumps gen, and FIRE/RECHECK/REFRAC_END events
+ *     carrying an older gen are stale and dropped;
+ *   - a time-driven neuron's state is at the start of its population's next step;
  *   - after a failed call that mutates the simulation, every later call returns EDS_STATE.
  *
  * The run loop, per popped event:
@@ -15,6 +17,7 @@
  *   DELIVER     apply one delay group to its targets (each: advance, add weight, predict),
  *               schedule the source's next delay group
  *   SAMPLE      sample the sampler's neurons, schedule the next sample
+ *   STEP        advance a time-driven population by dt, send its spikes, schedule the next step
  *   RECHECK     advance to the horizon reached, predict again
  */
 #include <math.h>
@@ -36,8 +39,10 @@ int eds_sim_new(uint64_t seed, eds_sim **out)
 static void pop_free(eds__pop *p)
 {
     free(p->v);
-    free(p->ge);
-    free(p->gi);
+    free(p->s1);
+    free(p->s2);
+    free(p->params);
+    free(p->x);
     free(p->t_last);
     free(p->refr_until);
     free(p->gen);
@@ -143,11 +148,32 @@ static int add_pop(eds_sim *sim, int kind, uint32_t n, eds__pop **out, uint32_t 
     return EDS_OK;
 }
 
+/* ---- event-driven neurons ---- */
+
+/* (v, s1, s2) of event-driven neuron j after dt >= 0 without input or refractoriness. */
+static int ev_advance(const eds__pop *p, uint32_t j, double dt, double *v, double *s1, double *s2,
+                      eds_stats *stats)
+{
+    if (p->kind == EDS__POP_COND)
+        return eds__cond_advance(p->lut, p->v[j], p->s1[j], p->s2[j], dt, v, s1, s2, stats);
+    if (!(dt >= 0.0))
+        return EDS_INVALID;
+    *v = eds__exact_v(&p->exact, p->v[j], p->s1[j], p->s2[j], dt);
+    *s1 = p->s1[j] * exp(-dt / p->tau1);
+    *s2 = p->s2[j] * exp(-dt / p->tau2);
+    return EDS_OK;
+}
+
 static int predict(eds_sim *sim, eds__pop *p, uint32_t j)
 {
     double when;
     int recheck;
-    EDS_CHECK(eds__cond_predict(p->lut, p->v[j], p->ge[j], p->gi[j], &when, &recheck, &sim->stats));
+    if (p->kind == EDS__POP_COND)
+        EDS_CHECK(eds__cond_predict(p->lut, p->v[j], p->s1[j], p->s2[j], &when, &recheck,
+                                    &sim->stats));
+    else
+        EDS_CHECK(eds__exact_predict(&p->exact, p->v[j], p->s1[j], p->s2[j], &when, &recheck,
+                                     &sim->stats));
     p->gen[j]++;
     if (isinf(when))
         return EDS_OK;
@@ -155,25 +181,21 @@ static int predict(eds_sim *sim, eds__pop *p, uint32_t j)
                     p->gen[j], 0.0);
 }
 
-int eds_sim_add_cond_exp(eds_sim *sim, const eds_cond_lut *lut, uint32_t n, uint32_t *first_id)
+static int alloc_event_driven(eds_sim *sim, eds__pop *p, double v0)
 {
-    if (!sim || !lut || !first_id)
-        return EDS_NULLPTR;
-    eds__pop *p;
-    EDS_CHECK(add_pop(sim, EDS__POP_COND, n, &p, first_id));
-    p->lut = lut;
+    uint32_t n = p->n;
     p->v = malloc(n * sizeof(double));
-    p->ge = calloc(n, sizeof(double));
-    p->gi = calloc(n, sizeof(double));
+    p->s1 = calloc(n, sizeof(double));
+    p->s2 = calloc(n, sizeof(double));
     p->t_last = malloc(n * sizeof(double));
     p->refr_until = malloc(n * sizeof(double));
-    if (!p->v || !p->ge || !p->gi || !p->t_last || !p->refr_until) {
+    if (!p->v || !p->s1 || !p->s2 || !p->t_last || !p->refr_until) {
         sim->failed = 1;
         return EDS_NOMEM;
     }
     sim->stats.bytes_neurons += (uint64_t)n * (5 * sizeof(double) + sizeof(uint32_t));
     for (uint32_t j = 0; j < n; j++) {
-        p->v[j] = lut->tab.v_rest;
+        p->v[j] = v0;
         p->t_last[j] = sim->now;
         p->refr_until[j] = -INFINITY;
     }
@@ -185,6 +207,102 @@ int eds_sim_add_cond_exp(eds_sim *sim, const eds_cond_lut *lut, uint32_t n, uint
         }
     }
     return EDS_OK;
+}
+
+int eds_sim_add_cond_exp(eds_sim *sim, const eds_cond_lut *lut, uint32_t n, uint32_t *first_id)
+{
+    if (!sim || !lut || !first_id)
+        return EDS_NULLPTR;
+    eds__pop *p;
+    EDS_CHECK(add_pop(sim, EDS__POP_COND, n, &p, first_id));
+    p->lut = lut;
+    p->tau1 = lut->tab.tau_syn_e;
+    p->tau2 = lut->tab.tau_syn_i;
+    p->v_reset = lut->tab.v_reset;
+    p->tau_refrac = lut->tab.tau_refrac;
+    return alloc_event_driven(sim, p, lut->tab.v_rest);
+}
+
+static int add_exact(eds_sim *sim, int kind, const eds_curr_params *params, uint32_t n,
+                     uint32_t *first_id)
+{
+    if (!sim || !params || !first_id)
+        return EDS_NULLPTR;
+    eds__exact m;
+    EDS_CHECK(eds__exact_init(&m, params, kind == EDS__POP_DELTA));
+    eds__pop *p;
+    EDS_CHECK(add_pop(sim, kind, n, &p, first_id));
+    p->exact = m;
+    p->tau1 = kind == EDS__POP_DELTA ? 1.0 : params->tau_syn_e;
+    p->tau2 = kind == EDS__POP_DELTA ? 1.0 : params->tau_syn_i;
+    p->v_reset = params->v_reset;
+    p->tau_refrac = params->tau_refrac;
+    return alloc_event_driven(sim, p, params->v_rest);
+}
+
+int eds_sim_add_curr_exp(eds_sim *sim, const eds_curr_params *params, uint32_t n,
+                         uint32_t *first_id)
+{
+    return add_exact(sim, EDS__POP_CURR, params, n, first_id);
+}
+
+int eds_sim_add_curr_delta(eds_sim *sim, const eds_curr_params *params, uint32_t n,
+                           uint32_t *first_id)
+{
+    return add_exact(sim, EDS__POP_DELTA, params, n, first_id);
+}
+
+/* ---- time-driven neurons ---- */
+
+int eds_clock_model_info(int model, uint32_t *n_params, uint32_t *n_state)
+{
+    if (!n_params || !n_state)
+        return EDS_NULLPTR;
+    const eds__clock_ops *ops = eds__clock_model(model);
+    if (!ops)
+        return EDS_RANGE;
+    *n_params = ops->n_params;
+    *n_state = ops->n_state;
+    return EDS_OK;
+}
+
+int eds_sim_add_clock(eds_sim *sim, int model, uint32_t n, double dt, const double *params,
+                      uint32_t n_params, uint32_t *first_id)
+{
+    if (!sim || !first_id || (!params && n_params))
+        return EDS_NULLPTR;
+    const eds__clock_ops *ops = eds__clock_model(model);
+    if (!ops)
+        return EDS_RANGE;
+    if (n_params != ops->n_params || !(dt > 0.0) || !isfinite(dt))
+        return EDS_INVALID;
+    for (uint32_t i = 0; i < n_params; i++)
+        if (!isfinite(params[i]))
+            return EDS_INVALID;
+    EDS_CHECK(ops->check(params));
+    eds__pop *p;
+    EDS_CHECK(add_pop(sim, EDS__POP_CLOCK, n, &p, first_id));
+    p->clock = ops;
+    p->dt = dt;
+    p->t0 = sim->now;
+    p->params = malloc((n_params ? n_params : 1) * sizeof(double));
+    if ((uint64_t)n * ops->n_state > SIZE_MAX / sizeof(double)) {
+        sim->failed = 1;
+        return EDS_OVERFLOW;
+    }
+    p->x = malloc((size_t)n * ops->n_state * sizeof(double));
+    if (!p->params || !p->x) {
+        sim->failed = 1;
+        return EDS_NOMEM;
+    }
+    memcpy(p->params, params, n_params * sizeof(double));
+    for (uint32_t j = 0; j < n; j++)
+        ops->init(p->params, p->x + (size_t)j * ops->n_state);
+    sim->stats.bytes_neurons += (uint64_t)n * ops->n_state * sizeof(double);
+    int rc = schedule(sim, p->t0, EDS_EV_STEP, (uint32_t)(p - sim->pops), 0, 0.0);
+    if (rc != EDS_OK)
+        sim->failed = 1;
+    return rc;
 }
 
 int eds_sim_add_spike_source(eds_sim *sim, uint32_t n, uint32_t *first_id)
@@ -234,63 +352,76 @@ int eds_sim_add_poisson(eds_sim *sim, uint32_t n, double rate_hz, double start, 
 
 /* ---- neuron state ---- */
 
-static int check_cond_range(const eds_sim *sim, uint32_t first, uint32_t n, const eds__pop **out)
+static int check_range(const eds_sim *sim, uint32_t first, uint32_t n, int clock,
+                       const eds__pop **out)
 {
     if (first >= sim->n_ids || n == 0 || n > sim->n_ids - first)
         return EDS_RANGE;
     const eds__pop *p = &sim->pops[sim->pop_of[first]];
-    if (p->kind != EDS__POP_COND || first + n > p->first + p->n)
+    if ((clock ? p->kind != EDS__POP_CLOCK : !EDS__EVENT_DRIVEN(p->kind)) ||
+        first + n > p->first + p->n)
         return EDS_INVALID;
     *out = p;
     return EDS_OK;
 }
 
-int eds__cond_state_at(const eds_sim *sim, const eds__pop *p, uint32_t j, double t, double *v,
-                       double *ge, double *gi)
+int eds__state_at(const eds_sim *sim, const eds__pop *p, uint32_t j, double t, double out[3])
 {
+    if (p->kind == EDS__POP_CLOCK) {
+        p->clock->project(p->params, p->x + (size_t)j * p->clock->n_state, out);
+        return EDS_OK;
+    }
     double dt = t - p->t_last[j];
     /* at t == refr_until v is released at v_reset, whether or not REFRAC_END has run yet */
     if (t <= p->refr_until[j]) {
-        *v = p->lut->tab.v_reset;
-        *ge = p->ge[j] * exp(-dt / p->lut->tab.tau_syn_e);
-        *gi = p->gi[j] * exp(-dt / p->lut->tab.tau_syn_i);
+        out[0] = p->v_reset;
+        out[1] = p->s1[j] * exp(-dt / p->tau1);
+        out[2] = p->s2[j] * exp(-dt / p->tau2);
         return EDS_OK;
     }
-    return eds__cond_advance(p->lut, p->v[j], p->ge[j], p->gi[j], dt, v, ge, gi,
-                             (eds_stats *)&sim->stats);
+    return ev_advance(p, j, dt, out, out + 1, out + 2, (eds_stats *)&sim->stats);
 }
 
-int eds_sim_get_cond_state(const eds_sim *sim, uint32_t first, uint32_t n, double *v, double *ge,
-                           double *gi)
+int eds_sim_get_state(const eds_sim *sim, uint32_t first, uint32_t n, double *v, double *s1,
+                      double *s2)
 {
-    if (!sim || !v || !ge || !gi)
+    if (!sim || !v || !s1 || !s2)
         return EDS_NULLPTR;
     const eds__pop *p;
-    EDS_CHECK(check_cond_range(sim, first, n, &p));
-    for (uint32_t i = 0; i < n; i++)
-        EDS_CHECK(eds__cond_state_at(sim, p, first - p->first + i, sim->now, v + i, ge + i, gi + i));
+    EDS_CHECK(check_range(sim, first, n, 0, &p));
+    for (uint32_t i = 0; i < n; i++) {
+        double out[3];
+        EDS_CHECK(eds__state_at(sim, p, first - p->first + i, sim->now, out));
+        v[i] = out[0];
+        s1[i] = out[1];
+        s2[i] = out[2];
+    }
     return EDS_OK;
 }
 
-int eds_sim_set_cond_state(eds_sim *sim, uint32_t first, uint32_t n, const double *v,
-                           const double *ge, const double *gi)
+int eds_sim_set_state(eds_sim *sim, uint32_t first, uint32_t n, const double *v, const double *s1,
+                      const double *s2)
 {
-    if (!sim || !v || !ge || !gi)
+    if (!sim || !v || !s1 || !s2)
         return EDS_NULLPTR;
     if (sim->failed)
         return EDS_STATE;
     const eds__pop *cp;
-    EDS_CHECK(check_cond_range(sim, first, n, &cp));
-    for (uint32_t i = 0; i < n; i++)
-        if (!isfinite(v[i]) || !(ge[i] >= 0.0) || !(gi[i] >= 0.0) || !isfinite(ge[i]) ||
-            !isfinite(gi[i]))
+    EDS_CHECK(check_range(sim, first, n, 0, &cp));
+    for (uint32_t i = 0; i < n; i++) {
+        if (!isfinite(v[i]) || !isfinite(s1[i]) || !isfinite(s2[i]))
             return EDS_INVALID;
+        if (cp->kind == EDS__POP_COND && !(s1[i] >= 0.0 && s2[i] >= 0.0))
+            return EDS_INVALID;
+        if (cp->kind == EDS__POP_DELTA && (s1[i] != 0.0 || s2[i] != 0.0))
+            return EDS_INVALID;
+    }
     eds__pop *p = &sim->pops[sim->pop_of[first]];
     for (uint32_t i = 0; i < n; i++) {
         uint32_t j = first - p->first + i;
         p->v[j] = v[i];
-        p->ge[j] = ge[i];
-        p->gi[j] = gi[i];
+        p->s1[j] = s1[i];
+        p->s2[j] = s2[i];
         p->t_last[j] = sim->now;
         p->refr_until[j] = -INFINITY;
         int rc = predict(sim, p, j);
@@ -299,6 +430,34 @@ int eds_sim_set_cond_state(eds_sim *sim, uint32_t first, uint32_t n, const doubl
             return rc;
         }
     }
+    return EDS_OK;
+}
+
+int eds_sim_get_clock_state(const eds_sim *sim, uint32_t first, uint32_t n, double *x)
+{
+    if (!sim || !x)
+        return EDS_NULLPTR;
+    const eds__pop *p;
+    EDS_CHECK(check_range(sim, first, n, 1, &p));
+    size_t w = p->clock->n_state;
+    memcpy(x, p->x + (size_t)(first - p->first) * w, (size_t)n * w * sizeof(double));
+    return EDS_OK;
+}
+
+int eds_sim_set_clock_state(eds_sim *sim, uint32_t first, uint32_t n, const double *x)
+{
+    if (!sim || !x)
+        return EDS_NULLPTR;
+    if (sim->failed)
+        return EDS_STATE;
+    const eds__pop *cp;
+    EDS_CHECK(check_range(sim, first, n, 1, &cp));
+    size_t w = cp->clock->n_state;
+    for (size_t i = 0; i < (size_t)n * w; i++)
+        if (!isfinite(x[i]))
+            return EDS_INVALID;
+    eds__pop *p = &sim->pops[sim->pop_of[first]];
+    memcpy(p->x + (size_t)(first - p->first) * w, x, (size_t)n * w * sizeof(double));
     return EDS_OK;
 }
 
@@ -324,12 +483,12 @@ static int send_spike(eds_sim *sim, uint32_t id, double t)
     return EDS_OK;
 }
 
-static inline void decay_conductances(eds__pop *p, uint32_t j, double t)
+static inline void decay_synapses(eds__pop *p, uint32_t j, double t)
 {
     double dt = t - p->t_last[j];
     if (dt > 0.0) {
-        p->ge[j] *= exp(-dt / p->lut->tab.tau_syn_e);
-        p->gi[j] *= exp(-dt / p->lut->tab.tau_syn_i);
+        p->s1[j] *= exp(-dt / p->tau1);
+        p->s2[j] *= exp(-dt / p->tau2);
     }
     p->t_last[j] = t;
 }
@@ -342,13 +501,12 @@ static int on_fire(eds_sim *sim, const eds__event *e)
         sim->stats.n_stale++;
         return EDS_OK;
     }
-    decay_conductances(p, j, e->t);
-    p->v[j] = p->lut->tab.v_reset;
+    decay_synapses(p, j, e->t);
+    p->v[j] = p->v_reset;
     sim->stats.n_spikes++;
     EDS_CHECK(send_spike(sim, e->id, e->t));
-    double tau_ref = p->lut->tab.tau_refrac;
-    if (tau_ref > 0.0) {
-        p->refr_until[j] = e->t + tau_ref;
+    if (p->tau_refrac > 0.0) {
+        p->refr_until[j] = e->t + p->tau_refrac;
         p->gen[j]++;
         return schedule(sim, p->refr_until[j], EDS_EV_REFRAC_END, e->id, p->gen[j], 0.0);
     }
@@ -363,8 +521,8 @@ static int on_refrac_end(eds_sim *sim, const eds__event *e)
         sim->stats.n_stale++;
         return EDS_OK;
     }
-    decay_conductances(p, j, e->t);
-    p->v[j] = p->lut->tab.v_reset;
+    decay_synapses(p, j, e->t);
+    p->v[j] = p->v_reset;
     return predict(sim, p, j);
 }
 
@@ -376,8 +534,7 @@ static int on_recheck(eds_sim *sim, const eds__event *e)
         sim->stats.n_stale++;
         return EDS_OK;
     }
-    EDS_CHECK(eds__cond_advance(p->lut, p->v[j], p->ge[j], p->gi[j], e->t - p->t_last[j], &p->v[j],
-                                &p->ge[j], &p->gi[j], &sim->stats));
+    EDS_CHECK(ev_advance(p, j, e->t - p->t_last[j], &p->v[j], &p->s1[j], &p->s2[j], &sim->stats));
     p->t_last[j] = e->t;
     return predict(sim, p, j);
 }
@@ -402,6 +559,32 @@ static int on_emit(eds_sim *sim, const eds__event *e)
     return next < p->stop ? schedule(sim, next, EDS_EV_EMIT, e->id, 0, 0.0) : EDS_OK;
 }
 
+/* One synaptic input to event-driven neuron j at time t. */
+static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, int inhibitory,
+                              double w)
+{
+    if (t < p->refr_until[j]) {
+        /* refractory: v is clamped; synaptic variables keep integrating (voltage jumps are lost) */
+        decay_synapses(p, j, t);
+        if (p->kind != EDS__POP_DELTA) {
+            if (inhibitory)
+                p->s2[j] += w;
+            else
+                p->s1[j] += w;
+        }
+        return EDS_OK;
+    }
+    EDS_CHECK(ev_advance(p, j, t - p->t_last[j], &p->v[j], &p->s1[j], &p->s2[j], &sim->stats));
+    p->t_last[j] = t;
+    if (p->kind == EDS__POP_DELTA)
+        p->v[j] += w;
+    else if (inhibitory)
+        p->s2[j] += w;
+    else
+        p->s1[j] += w;
+    return predict(sim, p, j);
+}
+
 static int on_deliver(eds_sim *sim, const eds__event *e)
 {
     const double t = e->t;
@@ -413,24 +596,39 @@ static int on_deliver(eds_sim *sim, const eds__event *e)
         eds__pop *p = &sim->pops[sim->pop_of[target]];
         uint32_t j = target - p->first;
         sim->stats.n_synaptic_events++;
-        if (t < p->refr_until[j]) {
-            decay_conductances(p, j, t);
+        if (p->kind == EDS__POP_CLOCK) {
+            /* the neuron's state is at the start of its next step, t0 + step_k dt >= t */
+            double late = p->t0 + (double)p->step_k * p->dt - t;
+            p->clock->input(p->params, p->x + (size_t)j * p->clock->n_state, inhibitory, w,
+                            late > 0.0 ? late : 0.0);
         } else {
-            EDS_CHECK(eds__cond_advance(p->lut, p->v[j], p->ge[j], p->gi[j], t - p->t_last[j],
-                                        &p->v[j], &p->ge[j], &p->gi[j], &sim->stats));
-            p->t_last[j] = t;
+            EDS_CHECK(input_event_driven(sim, p, j, t, inhibitory, w));
         }
-        if (inhibitory)
-            p->gi[j] += w;
-        else
-            p->ge[j] += w;
-        if (t >= p->refr_until[j])
-            EDS_CHECK(predict(sim, p, j));
     }
     if (g + 1 < sim->grp_of[e->id + 1])
         EDS_CHECK(schedule(sim, e->aux_t + sim->grp_delay[g + 1], EDS_EV_DELIVER, e->id, e->aux + 1,
                            e->aux_t));
     return EDS_OK;
+}
+
+/* STEP of time-driven population e->id from t = t0 + step_k dt to the next grid time. */
+static int on_step(eds_sim *sim, const eds__event *e)
+{
+    eds__pop *p = &sim->pops[e->id];
+    const eds__clock_ops *ops = p->clock;
+    double t_next = p->t0 + (double)(p->step_k + 1) * p->dt;
+    double h = t_next - e->t;
+    p->step_k++;
+    for (uint32_t j = 0; j < p->n; j++) {
+        int spiked = 0;
+        double offset = 0.0;
+        ops->step(p->params, p->x + (size_t)j * ops->n_state, h, &spiked, &offset);
+        if (spiked) {
+            sim->stats.n_spikes++;
+            EDS_CHECK(send_spike(sim, p->first + j, e->t + offset));
+        }
+    }
+    return schedule(sim, t_next, EDS_EV_STEP, e->id, 0, 0.0);
 }
 
 static int dispatch(eds_sim *sim, const eds__event *e)
@@ -446,6 +644,8 @@ static int dispatch(eds_sim *sim, const eds__event *e)
         return on_deliver(sim, e);
     case EDS_EV_SAMPLE:
         return eds__sample(sim, e->id, e->t);
+    case EDS_EV_STEP:
+        return on_step(sim, e);
     case EDS_EV_RECHECK:
         return on_recheck(sim, e);
     default:

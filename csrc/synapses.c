@@ -23,9 +23,12 @@ int eds_sim_add_synapses(eds_sim *sim, size_t n, const uint32_t *pre, const uint
     for (size_t i = 0; i < n; i++) {
         if (pre[i] >= sim->n_ids || post[i] >= sim->n_ids)
             return EDS_RANGE;
-        if (sim->pops[sim->pop_of[post[i]]].kind != EDS__POP_COND || receptor[i] > 1)
+        int kind = sim->pops[sim->pop_of[post[i]]].kind;
+        if ((!EDS__EVENT_DRIVEN(kind) && kind != EDS__POP_CLOCK) || receptor[i] > 1)
             return EDS_INVALID;
-        if (!(weight[i] >= 0.0f) || !isfinite(weight[i]) || !(delay[i] > 0.0) || !isfinite(delay[i]))
+        if (!isfinite(weight[i]) || !(delay[i] > 0.0) || !isfinite(delay[i]))
+            return EDS_INVALID;
+        if (kind == EDS__POP_COND && !(weight[i] >= 0.0f))
             return EDS_INVALID;
     }
     uint64_t need = sim->n_staged + n;

@@ -24,7 +24,7 @@ from edsim.errors import (  # noqa: E402
     StateError,
     TableError,
 )
-from edsim.models import IF_cond_exp  # noqa: E402
+from edsim.models import IF_cond_exp, IF_curr_delta, IF_curr_exp  # noqa: E402
 from edsim.network import (  # noqa: E402
     Network,
     Poisson,
@@ -41,7 +41,7 @@ from edsim.tables import TableSpec  # noqa: E402
 __all__ = [
     "AllToAll", "FixedInDegree", "FixedProbability", "FromList", "OneToOne",
     "CausalityError", "ConnectionError_", "CoreError", "EdsimError", "FileFormatError", "ParameterError",
-    "StateError", "TableError", "IF_cond_exp", "Network", "Poisson", "Population",
+    "StateError", "TableError", "IF_cond_exp", "IF_curr_exp", "IF_curr_delta", "Network", "Poisson", "Population",
     "PopulationView", "Projection", "SpikeSourceArray", "SpikeSourcePoisson", "SpikeTimes",
     "Recorder", "Recording", "SpikeTrains", "load", "TableSpec",
 ]

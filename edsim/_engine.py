@@ -38,7 +38,7 @@ _EXCEPTIONS: dict[str, type[EdsimError]] = {
     "NULLPTR": CoreError,
 }
 
-EVENT_KINDS = ("FIRE", "EMIT", "REFRAC_END", "DELIVER", "SAMPLE", "RECHECK")
+EVENT_KINDS = ("FIRE", "EMIT", "REFRAC_END", "DELIVER", "SAMPLE", "STEP", "RECHECK")
 
 
 def status_name(rc: int) -> str:
@@ -207,21 +207,52 @@ class Sim:
             _ptr("float *", weight), _ptr("double *", delay), _ptr("uint8_t *", receptor)),
             "adding synapses")
 
-    def set_cond_state(self, first: int, v, ge, gi) -> None:
+    def add_exact(self, kind: str, params: dict[str, float], n: int) -> int:
+        """IF_curr_exp (kind "curr_exp") or IF_curr_delta (kind "curr_delta") neurons."""
+        p = ffi.new("eds_curr_params *")
+        for c_name, py_name in (("cm", "cm"), ("tau_m", "tau_m"), ("v_rest", "v_rest"),
+                                ("v_thresh", "v_thresh"), ("v_reset", "v_reset"),
+                                ("tau_refrac", "tau_refrac"), ("tau_syn_e", "tau_syn_E"),
+                                ("tau_syn_i", "tau_syn_I"), ("i_offset", "i_offset")):
+            setattr(p, c_name, float(params.get(py_name, 1.0)))
+        first = ffi.new("uint32_t *")
+        fn = lib.eds_sim_add_curr_exp if kind == "curr_exp" else lib.eds_sim_add_curr_delta
+        check(fn(self.h, p, n, first), f"adding {kind} population")
+        return int(first[0])
+
+    def add_clock(self, model: int, n: int, dt: float, params) -> int:
+        params = as_array(params, np.float64, "model parameters")
+        first = ffi.new("uint32_t *")
+        check(lib.eds_sim_add_clock(self.h, int(model), n, float(dt), _ptr("double *", params),
+                                    params.size, first), "adding time-driven population")
+        return int(first[0])
+
+    def set_state(self, first: int, v, s1, s2) -> None:
         v = as_array(v, np.float64, "v")
         n = v.size
-        ge = as_array(ge, np.float64, "gsyn_exc", n)
-        gi = as_array(gi, np.float64, "gsyn_inh", n)
-        check(lib.eds_sim_set_cond_state(self.h, first, n, _ptr("double *", v),
-                                         _ptr("double *", ge), _ptr("double *", gi)),
+        s1 = as_array(s1, np.float64, "synaptic state 1", n)
+        s2 = as_array(s2, np.float64, "synaptic state 2", n)
+        check(lib.eds_sim_set_state(self.h, first, n, _ptr("double *", v),
+                                    _ptr("double *", s1), _ptr("double *", s2)),
               "setting neuron state")
 
-    def get_cond_state(self, first: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def get_state(self, first: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         out = np.empty((3, n))
-        check(lib.eds_sim_get_cond_state(self.h, first, n, _ptr("double *", out[0]),
-                                         _ptr("double *", out[1]), _ptr("double *", out[2])),
+        check(lib.eds_sim_get_state(self.h, first, n, _ptr("double *", out[0]),
+                                    _ptr("double *", out[1]), _ptr("double *", out[2])),
               "reading neuron state")
         return out[0], out[1], out[2]
+
+    def set_clock_state(self, first: int, x: np.ndarray) -> None:
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        check(lib.eds_sim_set_clock_state(self.h, first, x.shape[0], _ptr("double *", x.ravel())),
+              "setting time-driven state")
+
+    def get_clock_state(self, first: int, n: int, n_state: int) -> np.ndarray:
+        out = np.empty((n, n_state))
+        check(lib.eds_sim_get_clock_state(self.h, first, n, _ptr("double *", out.ravel())),
+              "reading time-driven state")
+        return out
 
     def record_spikes(self, first: int, n: int, on: bool = True) -> None:
         check(lib.eds_sim_record_spikes(self.h, first, n, int(on)), "recording spikes")
@@ -262,6 +293,14 @@ class Sim:
 
     def check_queue(self) -> None:
         check(lib.eds_sim_check_queue(self.h), "checking the event queue")
+
+
+def clock_model_info(model: int) -> tuple[int, int]:
+    """(number of parameters, number of state variables) of a time-driven model."""
+    n_params = ffi.new("uint32_t *")
+    n_state = ffi.new("uint32_t *")
+    check(lib.eds_clock_model_info(int(model), n_params, n_state), f"time-driven model {model}")
+    return int(n_params[0]), int(n_state[0])
 
 
 def philox4x64(counter, key) -> np.ndarray:

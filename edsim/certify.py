@@ -80,7 +80,7 @@ def run_table(lut, trains: InputTrains) -> tuple[list[np.ndarray], dict]:
                      np.concatenate([trains.w_exc, trains.w_inh]),
                      np.full(2 * n, H_REF),
                      np.concatenate([np.zeros(n), np.ones(n)]))
-    sim.set_cond_state(first, trains.v0, np.zeros(n), np.zeros(n))
+    sim.set_state(first, trains.v0, np.zeros(n), np.zeros(n))
     sim.record_spikes(first, n)
     sim.run(trains.duration + H_REF)
     t, ids = sim.drain_spikes()

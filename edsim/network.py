@@ -30,7 +30,7 @@ import numpy as np
 
 from edsim import _engine
 from edsim.errors import ConnectionError_, ParameterError, StateError
-from edsim.models import IF_cond_exp
+from edsim.models import Model
 from edsim.recording import Recorder
 
 log = logging.getLogger("edsim.network")
@@ -112,7 +112,17 @@ class _Cells:
         return PopulationView(self, local)
 
     def _is_neuron(self) -> bool:
-        return isinstance(self.model, IF_cond_exp)
+        return isinstance(self.model, Model)
+
+    @property
+    def dt(self) -> float | None:
+        """Step (ms) of a time-driven population; None when event-driven."""
+        return getattr(self, "_dt", None)
+
+    def _state_names(self) -> tuple[str, ...]:
+        if self.dt is not None:
+            return tuple(self.model.clock_state)
+        return tuple(self.model.state_variables)
 
     def _runs(self):
         """Contiguous runs of global ids: (first id, length, slice into self's order)."""
@@ -136,39 +146,57 @@ class _Cells:
             raise ParameterError(f"{name} for '{self.name}' must be finite {unit}")
         return arr
 
-    def initialize(self, v=None, gsyn_exc=None, gsyn_inh=None) -> None:
-        """Set the state now (PyNN's ``initialize``). Scalars or arrays of length ``size``.
+    def initialize(self, **values) -> None:
+        """Set the state now (PyNN's ``initialize``): scalars or arrays of length ``size``.
 
-        Parameters
-        ----------
-        v : float or array, optional
-            Membrane potential (mV).
-        gsyn_exc, gsyn_inh : float or array, optional
-            Conductances (µS), >= 0.
+        Names are the model's state variables, e.g. ``v`` (mV), ``gsyn_exc`` and ``gsyn_inh``
+        (µS) for ``IF_cond_exp``, ``isyn_exc``/``isyn_inh`` (nA) for ``IF_curr_exp``; a
+        time-driven population takes every variable of its model's ``clock_state``.
         """
         if not self._is_neuron():
             raise ParameterError(f"'{self.name}' is a source; only neurons have a state")
-        cur_v, cur_e, cur_i = self.state()
-        v = cur_v if v is None else self._values("v", v, "mV")
-        ge = cur_e if gsyn_exc is None else self._values("gsyn_exc", gsyn_exc, "uS")
-        gi = cur_i if gsyn_inh is None else self._values("gsyn_inh", gsyn_inh, "uS")
-        for name, g in (("gsyn_exc", ge), ("gsyn_inh", gi)):
-            if np.any(g < 0):
-                raise ParameterError(
-                    f"{name} for '{self.name}' must be >= 0 uS (got {g[g < 0][0]})"
-                )
+        names = self._state_names()
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ParameterError(
+                f"unknown state variable(s) {unknown} for '{self.name}' ({self.model.name}); "
+                f"valid names are: {', '.join(names)}"
+            )
+        state = self.state()
+        for name, value in values.items():
+            state[name] = self._values(name, value, "")
+        if self.dt is not None:
+            x = np.stack([state[n] for n in names], axis=1)
+            for first, n, sl in self._runs():
+                self.network._sim.set_clock_state(first, x[sl])
+            return
+        cols = [state[n] for n in names] + [np.zeros(self.size)] * (3 - len(names))
+        if self.model.weight_sign == "conductance":
+            for name, g in zip(names[1:], cols[1:]):
+                if np.any(g < 0):
+                    raise ParameterError(
+                        f"{name} for '{self.name}' must be >= 0 uS (got {g[g < 0][0]})"
+                    )
         for first, n, sl in self._runs():
-            self.network._sim.set_cond_state(first, v[sl], ge[sl], gi[sl])
+            self.network._sim.set_state(first, cols[0][sl], cols[1][sl], cols[2][sl])
 
-    def state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(v, gsyn_exc, gsyn_inh)`` at the current time (mV, µS, µS)."""
+    def state(self) -> dict[str, np.ndarray]:
+        """The state now, one array per state variable (units: the model's ``state_variables``).
+
+        A time-driven population reports the state at its latest step boundary.
+        """
         if not self._is_neuron():
             raise ParameterError(f"'{self.name}' is a source; only neurons have a state")
+        names = self._state_names()
+        if self.dt is not None:
+            x = np.empty((self.size, len(names)))
+            for first, n, sl in self._runs():
+                x[sl] = self.network._sim.get_clock_state(first, n, len(names))
+            return {name: x[:, k] for k, name in enumerate(names)}
         out = np.empty((3, self.size))
         for first, n, sl in self._runs():
-            v, ge, gi = self.network._sim.get_cond_state(first, n)
-            out[0, sl], out[1, sl], out[2, sl] = v, ge, gi
-        return out[0], out[1], out[2]
+            out[0, sl], out[1, sl], out[2, sl] = self.network._sim.get_state(first, n)
+        return {name: out[k] for k, name in enumerate(names)}
 
 
 class Population(_Cells):
@@ -200,6 +228,7 @@ class PopulationView(_Cells):
         self.parent = parent
         self.network = parent.network
         self.model = parent.model
+        self._dt = parent.dt
         self._ids = parent.ids[local]
         self.name = f"{parent.name}[view of {local.size}]"
 
@@ -279,32 +308,51 @@ class Network:
             self.build_seconds += time.perf_counter() - t0
         return self._luts[key]
 
-    def population(self, n: int, model, name: str | None = None, table=None) -> Population:
-        """Add ``n`` neurons of ``model`` (e.g. :class:`edsim.IF_cond_exp`).
+    def population(self, n: int, model, name: str | None = None, table=None,
+                   dt: float | None = None) -> Population:
+        """Add ``n`` neurons of ``model``.
 
         Parameters
         ----------
         n : int
             Number of neurons.
-        model : IF_cond_exp
-            The neuron model with its parameters; all neurons of a population share them.
+        model : edsim model instance
+            ``IF_cond_exp`` (lookup tables), ``IF_curr_exp``, ``IF_curr_delta`` (closed form),
+            or a time-driven model; all neurons of a population share its parameters.
         name : str, optional
             Used in error messages and recordings.
         table : edsim.tables.TableSpec, optional
-            How the model's lookup table is built (range and resolution).
+            How a table-driven model's lookup table is built (range and resolution).
+        dt : float, optional
+            Integration step (ms). Given, the model runs time-driven (clock-driven) at that step;
+            time-driven-only models default to their ``default_dt``.
         """
         self._check_building("a population")
         n = _count(n, "population size")
         if isinstance(model, type):
             raise ParameterError(f"model must be an instance, e.g. {model.__name__}() (got the class)")
-        if not isinstance(model, IF_cond_exp):
+        if not isinstance(model, Model):
+            from edsim.models import MODELS
+
             raise ParameterError(
-                f"unsupported model {type(model).__name__}; available: IF_cond_exp"
+                f"unsupported model {type(model).__name__}; available: {', '.join(MODELS)}"
             )
         name = self._unique_name(name, "population")
-        lut = self._lut(model, table)
-        first = self._sim.add_cond_exp(lut, n)
+        if dt is not None or model.engine == "clock":
+            if model.clock_model is None:
+                raise ParameterError(f"{model.name} has no time-driven implementation; omit dt")
+            dt = model.default_dt if dt is None else dt
+            if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not (math.isfinite(dt) and dt > 0):
+                raise ParameterError(f"dt of population '{name}' must be > 0 ms (got {dt!r})")
+            first = self._sim.add_clock(model.clock_model, n, float(dt), model.clock_params())
+        elif model.engine == "table":
+            first = self._sim.add_cond_exp(self._lut(model, table), n)
+        else:
+            first = self._sim.add_exact(
+                "curr_exp" if model.name == "IF_curr_exp" else "curr_delta", model.parameters(), n
+            )
         pop = Population(self, first, n, model, name)
+        pop._dt = None if dt is None else float(dt)
         self.populations.append(pop)
         self._owner[name] = pop
         return pop
@@ -397,11 +445,7 @@ class Network:
         d = _per_edge(edges.delay if edges.delay is not None else delay, n, "delay", name)
         if np.any(~np.isfinite(w)):
             raise ParameterError(f"weight must be finite (got {w[~np.isfinite(w)][0]} in projection '{name}')")
-        if np.any(w < 0):
-            raise ParameterError(
-                f"weight must be >= 0 uS (got {w[w < 0][0]} in projection '{name}'); "
-                "use receptor_type='inhibitory' for inhibition"
-            )
+        _check_weight_signs(w, post.model, receptor_type, name)
         if np.any(~(d > 0)) or np.any(~np.isfinite(d)):
             bad = d[~(np.isfinite(d) & (d > 0))][0]
             raise ParameterError(f"delay must be > 0 ms (got {bad} in projection '{name}')")
@@ -422,7 +466,8 @@ class Network:
         """
         self._own(cells, "recorded cells")
         rec = Recorder(cells.name, cells.size, type(cells.model).__name__, cells.ids.copy(),
-                       parameters=_params_of(cells.model))
+                       parameters=_params_of(cells.model),
+                       variables=_sampled_variables(cells.model))
         if spikes:
             for first, n, _ in cells._runs():
                 self._sim.record_spikes(first, n)
@@ -504,6 +549,24 @@ class Network:
         return s
 
 
+def _check_weight_signs(w: np.ndarray, model, receptor_type: str, name: str) -> None:
+    """PyNN's sign rules: conductances >= 0; currents >= 0 if excitatory, <= 0 if inhibitory."""
+    unit = model.weight_unit
+    if model.weight_sign == "conductance" and np.any(w < 0):
+        raise ParameterError(
+            f"weight must be >= 0 {unit} (got {w[w < 0][0]} in projection '{name}'); "
+            "use receptor_type='inhibitory' for inhibition"
+        )
+    if model.weight_sign == "current":
+        bad = w < 0 if receptor_type == "excitatory" else w > 0
+        if np.any(bad):
+            rule = ">= 0" if receptor_type == "excitatory" else "<= 0"
+            raise ParameterError(
+                f"{receptor_type} weight onto {model.name} must be {rule} {unit} "
+                f"(got {w[bad][0]} in projection '{name}'); current-based inhibition is negative"
+            )
+
+
 def _count(n, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"{what} must be a whole number >= 1 (got {n!r})")
@@ -543,6 +606,12 @@ def _spike_trains(spec, n: int, name: str) -> list[np.ndarray]:
             raise ParameterError(f"spike times of source {k} in '{name}' must be finite and >= 0 ms")
         out.append(np.sort(t))
     return out
+
+
+def _sampled_variables(model) -> dict[str, str]:
+    """Names and units of the (up to 3) values a sampler records per neuron."""
+    names = getattr(model, "state_variables", {})
+    return dict(list(names.items())[:3])
 
 
 def _params_of(model) -> dict:

@@ -98,6 +98,7 @@ class Recorder:
     _samples_t: list = field(default_factory=list)
     _samples_v: list = field(default_factory=list)
     parameters: dict = field(default_factory=dict)
+    variables: dict = field(default_factory=lambda: {"v": "mV"})  # sampled names -> units
 
     def _add_spikes(self, t: np.ndarray, local: np.ndarray) -> None:
         if t.size:
@@ -126,11 +127,18 @@ class Recorder:
         t, i = _sorted(np.concatenate(chunks_t), np.concatenate(chunks_i))
         return SpikeTrains(t, i, self.size)
 
-    def _trace(self, column: int, unit: str) -> StateTrace:
+    def trace(self, variable: str) -> StateTrace:
+        """Samples of one state variable (names: the model's ``state_variables``)."""
         if self.sample_interval is None:
             raise ParameterError(
                 f"state of '{self.name}' was not recorded; use net.record(pop, v=interval_ms)"
             )
+        names = list(self.variables)
+        if variable not in names:
+            raise ParameterError(
+                f"'{self.name}' samples {', '.join(names)}; no variable {variable!r}"
+            )
+        column, unit = names.index(variable), self.variables[variable]
         if not self._samples_t:
             return StateTrace(np.zeros(0), np.zeros((0, self.size)), unit)
         return StateTrace(np.concatenate(self._samples_t),
@@ -139,17 +147,13 @@ class Recorder:
     @property
     def v(self) -> StateTrace:
         """Sampled membrane potential (mV)."""
-        return self._trace(0, "mV")
+        return self.trace("v")
 
-    @property
-    def gsyn_exc(self) -> StateTrace:
-        """Sampled excitatory conductance (µS)."""
-        return self._trace(1, "uS")
-
-    @property
-    def gsyn_inh(self) -> StateTrace:
-        """Sampled inhibitory conductance (µS)."""
-        return self._trace(2, "uS")
+    def __getattr__(self, name: str):
+        variables = self.__dict__.get("variables", {})
+        if name in variables and name != "v":
+            return self.trace(name)
+        raise AttributeError(name)
 
     def save(self, path: str | Path) -> None:
         """Write the recording to an HDF5 file (``format = "edsim-recording"``)."""
@@ -172,8 +176,8 @@ class Recorder:
                 st = f.create_group("state")
                 st.attrs["interval"] = self.sample_interval
                 st.create_dataset("t", data=self.v.t).attrs["unit"] = "ms"
-                for name in ("v", "gsyn_exc", "gsyn_inh"):
-                    trace = getattr(self, name)
+                for name in self.variables:
+                    trace = self.trace(name)
                     st.create_dataset(name, data=trace.values).attrs["unit"] = trace.unit
 
 
@@ -201,8 +205,8 @@ def load(path: str | Path) -> Recording:
         state = {}
         if "state" in f:
             t = f["state/t"][()]
-            for name in ("v", "gsyn_exc", "gsyn_inh"):
-                d = f["state"][name]
-                state[name] = StateTrace(t, d[()], d.attrs["unit"])
+            for name, d in f["state"].items():
+                if name != "t":
+                    state[name] = StateTrace(t, d[()], d.attrs["unit"])
         params = {k: (v.item() if hasattr(v, "item") else v) for k, v in f["parameters"].attrs.items()}
         return Recording(str(f.attrs["population"]), size, str(f.attrs["model"]), spikes, state, params)

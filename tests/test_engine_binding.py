@@ -43,7 +43,7 @@ def test_wrong_lengths_are_refused(sim):
     with pytest.raises(ParameterError, match="length 2"):
         sim.add_synapses([4, 5], [0, 1], [0.1], [1.0, 1.0], [0, 0])
     with pytest.raises(ParameterError, match="length 1"):
-        sim.set_cond_state(sim.first, [-60.0], [0.0, 0.0], [0.0])
+        sim.set_state(sim.first, [-60.0], [0.0, 0.0], [0.0])
 
 
 def test_out_of_range_ids_and_bad_values_are_typed_errors(sim):
@@ -56,9 +56,9 @@ def test_out_of_range_ids_and_bad_values_are_typed_errors(sim):
     with pytest.raises(ParameterError, match="EDS_INVALID"):
         sim.add_synapses([4], [5], [0.1], [1.0], [0])  # onto a source
     with pytest.raises(ParameterError, match="EDS_RANGE"):
-        sim.get_cond_state(100, 1)
+        sim.get_state(100, 1)
     with pytest.raises(ParameterError, match="EDS_INVALID"):
-        sim.get_cond_state(sim.first + 3, 2)  # runs past the population
+        sim.get_state(sim.first + 3, 2)  # runs past the population
 
 
 def test_causality_after_a_run(sim):

@@ -910,14 +910,14 @@ static void test_null_pointers_are_rejected(void)
     CHECK_RC(eds_sim_add_synapses(sim, 1, &src, &cond, &w, NULL, &rec), EDS_NULLPTR);
     CHECK_RC(eds_sim_add_synapses(sim, 1, &src, &cond, &w, &t, NULL), EDS_NULLPTR);
     CHECK_OK(eds_sim_add_synapses(sim, 0, NULL, NULL, NULL, NULL, NULL));
-    CHECK_RC(eds_sim_set_cond_state(NULL, cond, 1, &v, &ge, &gi), EDS_NULLPTR);
-    CHECK_RC(eds_sim_set_cond_state(sim, cond, 1, NULL, &ge, &gi), EDS_NULLPTR);
-    CHECK_RC(eds_sim_set_cond_state(sim, cond, 1, &v, NULL, &gi), EDS_NULLPTR);
-    CHECK_RC(eds_sim_set_cond_state(sim, cond, 1, &v, &ge, NULL), EDS_NULLPTR);
-    CHECK_RC(eds_sim_get_cond_state(NULL, cond, 1, &v, &ge, &gi), EDS_NULLPTR);
-    CHECK_RC(eds_sim_get_cond_state(sim, cond, 1, NULL, &ge, &gi), EDS_NULLPTR);
-    CHECK_RC(eds_sim_get_cond_state(sim, cond, 1, &v, NULL, &gi), EDS_NULLPTR);
-    CHECK_RC(eds_sim_get_cond_state(sim, cond, 1, &v, &ge, NULL), EDS_NULLPTR);
+    CHECK_RC(eds_sim_set_state(NULL, cond, 1, &v, &ge, &gi), EDS_NULLPTR);
+    CHECK_RC(eds_sim_set_state(sim, cond, 1, NULL, &ge, &gi), EDS_NULLPTR);
+    CHECK_RC(eds_sim_set_state(sim, cond, 1, &v, NULL, &gi), EDS_NULLPTR);
+    CHECK_RC(eds_sim_set_state(sim, cond, 1, &v, &ge, NULL), EDS_NULLPTR);
+    CHECK_RC(eds_sim_get_state(NULL, cond, 1, &v, &ge, &gi), EDS_NULLPTR);
+    CHECK_RC(eds_sim_get_state(sim, cond, 1, NULL, &ge, &gi), EDS_NULLPTR);
+    CHECK_RC(eds_sim_get_state(sim, cond, 1, &v, NULL, &gi), EDS_NULLPTR);
+    CHECK_RC(eds_sim_get_state(sim, cond, 1, &v, &ge, NULL), EDS_NULLPTR);
     CHECK_RC(eds_sim_record_spikes(NULL, 0, 1, 1), EDS_NULLPTR);
     CHECK_RC(eds_sim_spikes_pending(NULL, &n64), EDS_NULLPTR);
     CHECK_RC(eds_sim_spikes_pending(sim, NULL), EDS_NULLPTR);
@@ -1075,20 +1075,20 @@ static void test_invalid_populations_and_sources_are_rejected(void)
 
     /* neuron state */
     double v = -60.0, ge = 0.0, gi = 0.0, bad = NAN, neg = -0.1;
-    CHECK_RC(eds_sim_set_cond_state(sim, cond, 1, &bad, &ge, &gi), EDS_INVALID);
-    CHECK_RC(eds_sim_set_cond_state(sim, cond, 1, &v, &neg, &gi), EDS_INVALID);
-    CHECK_RC(eds_sim_set_cond_state(sim, cond, 1, &v, &ge, &neg), EDS_INVALID);
-    CHECK_RC(eds_sim_set_cond_state(sim, cond, 1, &v, &bad, &gi), EDS_INVALID);
-    CHECK_RC(eds_sim_set_cond_state(sim, 5, 1, &v, &ge, &gi), EDS_RANGE);
-    CHECK_RC(eds_sim_set_cond_state(sim, 0xFFFFFFFFu, 1, &v, &ge, &gi), EDS_RANGE);
-    CHECK_RC(eds_sim_set_cond_state(sim, cond, 0, &v, &ge, &gi), EDS_RANGE);
-    CHECK_RC(eds_sim_set_cond_state(sim, src, 1, &v, &ge, &gi), EDS_INVALID);
-    CHECK_RC(eds_sim_get_cond_state(sim, 5, 1, &v, &ge, &gi), EDS_RANGE);
-    CHECK_RC(eds_sim_get_cond_state(sim, cond, 0xFFFFFFFFu, &v, &ge, &gi), EDS_RANGE);
-    CHECK_RC(eds_sim_get_cond_state(sim, src, 1, &v, &ge, &gi), EDS_INVALID);
+    CHECK_RC(eds_sim_set_state(sim, cond, 1, &bad, &ge, &gi), EDS_INVALID);
+    CHECK_RC(eds_sim_set_state(sim, cond, 1, &v, &neg, &gi), EDS_INVALID);
+    CHECK_RC(eds_sim_set_state(sim, cond, 1, &v, &ge, &neg), EDS_INVALID);
+    CHECK_RC(eds_sim_set_state(sim, cond, 1, &v, &bad, &gi), EDS_INVALID);
+    CHECK_RC(eds_sim_set_state(sim, 5, 1, &v, &ge, &gi), EDS_RANGE);
+    CHECK_RC(eds_sim_set_state(sim, 0xFFFFFFFFu, 1, &v, &ge, &gi), EDS_RANGE);
+    CHECK_RC(eds_sim_set_state(sim, cond, 0, &v, &ge, &gi), EDS_RANGE);
+    CHECK_RC(eds_sim_set_state(sim, src, 1, &v, &ge, &gi), EDS_INVALID);
+    CHECK_RC(eds_sim_get_state(sim, 5, 1, &v, &ge, &gi), EDS_RANGE);
+    CHECK_RC(eds_sim_get_state(sim, cond, 0xFFFFFFFFu, &v, &ge, &gi), EDS_RANGE);
+    CHECK_RC(eds_sim_get_state(sim, src, 1, &v, &ge, &gi), EDS_INVALID);
     double v3[3], ge3[3], gi3[3];
-    CHECK_RC(eds_sim_get_cond_state(sim, cond, 3, v3, ge3, gi3), EDS_INVALID); /* spans a pop */
-    CHECK_OK(eds_sim_get_cond_state(sim, cond, 2, v3, ge3, gi3));
+    CHECK_RC(eds_sim_get_state(sim, cond, 3, v3, ge3, gi3), EDS_INVALID); /* spans a pop */
+    CHECK_OK(eds_sim_get_state(sim, cond, 2, v3, ge3, gi3));
     CHECK(v3[0] == -60.0 && v3[1] == -60.0 && ge3[0] == 0.0 && gi3[1] == 0.0);
 
     /* recording */
@@ -1738,11 +1738,11 @@ static void test_driven_neuron_fires_after_each_input_and_respects_refractorines
     CHECK(st.n_spikes == (uint64_t)n_fires + 1);
     /* the silent neuron stayed at rest */
     double v, ge, gi;
-    CHECK_OK(eds_sim_get_cond_state(sim, n0 + 1, 1, &v, &ge, &gi));
+    CHECK_OK(eds_sim_get_state(sim, n0 + 1, 1, &v, &ge, &gi));
     CHECK_NEAR(v, p->v_rest, 1e-9);
     CHECK(ge == 0.0 && gi == 0.0);
     /* and the driven one is refractory: clamped at v_reset, conductance still integrating */
-    CHECK_OK(eds_sim_get_cond_state(sim, n0, 1, &v, &ge, &gi));
+    CHECK_OK(eds_sim_get_state(sim, n0, 1, &v, &ge, &gi));
     CHECK(v == p->v_reset);
     CHECK(ge > 0.5);
     eds_sim_free(sim);
@@ -1774,15 +1774,15 @@ static void test_state_at_end_of_refractory_period_is_v_reset(void)
     double refr_until = t_fire + p->tau_refrac; /* the core's own arithmetic */
     double v, ge, gi;
     CHECK_OK(eds_sim_run(sim, refr_until - 1e-6));
-    CHECK_OK(eds_sim_get_cond_state(sim, n0, 1, &v, &ge, &gi));
+    CHECK_OK(eds_sim_get_state(sim, n0, 1, &v, &ge, &gi));
     CHECK(v == p->v_reset);
     CHECK_OK(eds_sim_run(sim, refr_until));
-    CHECK_OK(eds_sim_get_cond_state(sim, n0, 1, &v, &ge, &gi));
+    CHECK_OK(eds_sim_get_state(sim, n0, 1, &v, &ge, &gi));
     /* CORE BUG (sim.c, eds__cond_state_at): at t == refr_until it integrates the free dynamics
      * from v_reset over the whole refractory period instead of returning v_reset. */
     CHECK_NEAR(v, p->v_reset, 1e-9);
     CHECK_OK(eds_sim_run(sim, refr_until + 1e-9));
-    CHECK_OK(eds_sim_get_cond_state(sim, n0, 1, &v, &ge, &gi));
+    CHECK_OK(eds_sim_get_state(sim, n0, 1, &v, &ge, &gi));
     CHECK_NEAR(v, p->v_reset, 1e-3);
     eds_sim_free(sim);
 }
@@ -1828,10 +1828,10 @@ static void test_conductances_beyond_the_table_use_the_fallback(void)
     CHECK_OK(eds_sim_stats(sim, &st));
     uint64_t fb0 = st.n_fallback;
     double v = -75.0, ge = 0.0, gi = 3.0 * g_tt.gi_nodes[p->gi_n - 1];
-    CHECK_OK(eds_sim_set_cond_state(sim, n0, 1, &v, &ge, &gi));
+    CHECK_OK(eds_sim_set_state(sim, n0, 1, &v, &ge, &gi));
     CHECK_OK(eds_sim_run(sim, 7.0));
     double v1, ge1, gi1;
-    CHECK_OK(eds_sim_get_cond_state(sim, n0, 1, &v1, &ge1, &gi1));
+    CHECK_OK(eds_sim_get_state(sim, n0, 1, &v1, &ge1, &gi1));
     CHECK_NEAR(v1, rk4_v(p, v, ge, gi, 7.0), 1e-3);
     CHECK_NEAR(gi1, gi * exp(-7.0 / p->tau_syn_i), 1e-12);
     CHECK_OK(eds_sim_stats(sim, &st));
@@ -1958,7 +1958,7 @@ static eds_sim *make_sampled_network(void)
     const uint8_t r[] = {0, 0, 1};
     CHECK_OK(eds_sim_add_synapses(sim, 3, pre, post, w, d, r));
     double v = -55.0, ge = 0.01, gi = 0.02;
-    CHECK_OK(eds_sim_set_cond_state(sim, n0 + 1, 1, &v, &ge, &gi));
+    CHECK_OK(eds_sim_set_state(sim, n0 + 1, 1, &v, &ge, &gi));
     return sim;
 }
 
@@ -1994,7 +1994,7 @@ static void test_samplers_record_state_at_regular_times(void)
         CHECK_OK(eds_sim_run(stepped, t[k]));
         for (int i = 0; i < 2; i++) {
             double v, ge, gi;
-            CHECK_OK(eds_sim_get_cond_state(stepped, ids[i], 1, &v, &ge, &gi));
+            CHECK_OK(eds_sim_get_state(stepped, ids[i], 1, &v, &ge, &gi));
             const double *row = vals + k * 6 + 3 * (uint64_t)i;
             if (row[0] != v || row[1] != ge || row[2] != gi) {
                 values_ok = 0;
