@@ -124,9 +124,51 @@ int eds__exact_predict(const eds__exact *m, double v0, double ie0, double ii0, d
     }
     if (stats)
         stats->n_predictions++;
-    /* walk nodes t_k: spacing step0 doubling every 8 nodes; each interval is checked by its end
-     * values and by a bound on the interior built from the slopes */
-    double t_a = 0.0, v_a = v0, d_a = dv_dt(m, v0, ie0, ii0, 0.0), step = m->step0;
+    double t_a = 0.0;
+    if (fabs(m->d_e) * m->p.tau_m > 1e-3 && fabs(m->d_i) * m->p.tau_m > 1e-3) {
+        /* Safe steps: with v(t) = v_inf + A e^{-t/tau_m} + B_e e^{-t/tau_e} + B_i e^{-t/tau_i},
+         * |v''| on [t_a, inf) is at most M(t_a), so v cannot reach theta before t_a + delta with
+         * v_a + v'_a delta + M delta^2 / 2 = theta. Steps shrink like Newton's near a crossing and
+         * grow where v is far below; an upper bound on v over [t_a, inf) ends hopeless searches. */
+        const double be = ie0 / m->p.cm / m->d_e, bi = ii0 / m->p.cm / m->d_i;
+        const double a = (v0 - m->v_inf) - be - bi;
+        const double tm = m->p.tau_m, te = m->p.tau_syn_e, ti = m->p.tau_syn_i;
+        for (int it = 0; it < 200 && t_a < m->horizon; it++) {
+            double em = exp(-t_a / tm), ee = exp(-t_a / te), ei = exp(-t_a / ti);
+            double v_a = m->v_inf + a * em + be * ee + bi * ei;
+            double d_a = -a * em / tm - be * ee / te - bi * ei / ti;
+            double gap = theta - v_a;
+            if (gap <= 1e-9 * fmax(1.0, fabs(theta))) {
+                /* within 1e-9 of threshold from below: bracket forwards, then refine */
+                double h = fmax(gap / fmax(d_a, 1e-300), 1e-12 * fmax(t_a, 1.0));
+                for (int k = 0; k < 200; k++, h *= 2.0)
+                    if (eds__exact_v(m, v0, ie0, ii0, t_a + h) >= theta) {
+                        *when = refine(m, v0, ie0, ii0, t_a, t_a + h);
+                        return EDS_OK;
+                    }
+                break;
+            }
+            double upper = m->v_inf + fmax(a * em, 0.0) + fmax(be * ee, 0.0) + fmax(bi * ei, 0.0);
+            if (upper < theta)
+                break; /* cannot reach threshold at any later time */
+            double big_m = fabs(a) * em / (tm * tm) + fabs(be) * ee / (te * te) +
+                           fabs(bi) * ei / (ti * ti);
+            double step = big_m > 0 ? (-d_a + sqrt(d_a * d_a + 2.0 * big_m * gap)) / big_m
+                                    : (d_a > 0 ? gap / d_a : INFINITY);
+            t_a += step;
+        }
+        t_a = fmin(t_a, m->horizon);
+        if (m->v_inf > theta) {
+            *when = t_a > 0 ? t_a : m->horizon;
+            *recheck = 1;
+        } else {
+            *when = INFINITY;
+        }
+        return EDS_OK;
+    }
+    /* nearly equal time constants make the exponential form ill-conditioned: walk float-exponent
+     * nodes instead; each interval is checked by its end values and a slope bound on its inside */
+    double v_a = v0, d_a = dv_dt(m, v0, ie0, ii0, 0.0), step = m->step0;
     for (int k = 1; t_a < m->horizon; k++) {
         double t_b = t_a + step;
         double v_b = eds__exact_v(m, v0, ie0, ii0, t_b), d_b = dv_dt(m, v_b, ie0, ii0, t_b);
