@@ -81,6 +81,11 @@ typedef struct {
 
 typedef enum {
     EDS_CLOCK_LIF_COND = 0,     /* IF_cond_exp integrated at a fixed step */
+    EDS_CLOCK_HH_COND = 1,      /* HH_cond_exp: Traub-Miles Hodgkin-Huxley, conductance synapses */
+    EDS_CLOCK_IZHIKEVICH = 2,   /* Izhikevich (2003), inputs jump v */
+    EDS_CLOCK_ADEX_COND = 3,    /* EIF_cond_exp_isfa_ista (AdEx), conductance synapses */
+    EDS_CLOCK_FHN = 4,          /* FitzHugh-Nagumo, dimensionless, inputs jump v */
+    EDS_CLOCK_HR = 5,           /* Hindmarsh-Rose, dimensionless, inputs jump x */
     EDS_N_CLOCK_MODELS
 } eds_clock_model;
 

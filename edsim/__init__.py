@@ -25,6 +25,13 @@ from edsim.errors import (  # noqa: E402
     TableError,
 )
 from edsim.models import IF_cond_exp, IF_curr_delta, IF_curr_exp  # noqa: E402
+from edsim.clockmodels import (  # noqa: E402
+    EIF_cond_exp_isfa_ista,
+    FitzHughNagumo,
+    HH_cond_exp,
+    HindmarshRose,
+    Izhikevich,
+)
 from edsim.network import (  # noqa: E402
     Network,
     Poisson,
@@ -44,4 +51,5 @@ __all__ = [
     "StateError", "TableError", "IF_cond_exp", "IF_curr_exp", "IF_curr_delta", "Network", "Poisson", "Population",
     "PopulationView", "Projection", "SpikeSourceArray", "SpikeSourcePoisson", "SpikeTimes",
     "Recorder", "Recording", "SpikeTrains", "load", "TableSpec",
+    "HH_cond_exp", "Izhikevich", "EIF_cond_exp_isfa_ista", "FitzHughNagumo", "HindmarshRose",
 ]

@@ -38,7 +38,7 @@ def _tables_build(args) -> int:
     from edsim import tables
     from edsim.models import MODELS
 
-    if args.model not in MODELS:
+    if args.model not in MODELS or MODELS[args.model].engine != "table":
         raise ParameterError(f"unknown model {args.model!r}; available: {', '.join(MODELS)}")
     model = MODELS[args.model].from_dict(_parse_params(args.params))
     spec = tables.TableSpec(ge_max=args.ge_max, gi_max=args.gi_max)

@@ -300,3 +300,10 @@ class IF_curr_delta(Model):
 
 
 MODELS: dict[str, type] = {m.name: m for m in (IF_cond_exp, IF_curr_exp, IF_curr_delta)}
+
+
+def all_models() -> dict[str, type]:
+    """Every shipped model by name: event-driven ones here, time-driven ones in clockmodels."""
+    from edsim.clockmodels import CLOCK_MODELS
+
+    return {**MODELS, **CLOCK_MODELS}

@@ -332,10 +332,10 @@ class Network:
         if isinstance(model, type):
             raise ParameterError(f"model must be an instance, e.g. {model.__name__}() (got the class)")
         if not isinstance(model, Model):
-            from edsim.models import MODELS
+            from edsim.models import all_models
 
             raise ParameterError(
-                f"unsupported model {type(model).__name__}; available: {', '.join(MODELS)}"
+                f"unsupported model {type(model).__name__}; available: {', '.join(all_models())}"
             )
         name = self._unique_name(name, "population")
         if dt is not None or model.engine == "clock":

@@ -175,7 +175,8 @@ class Recorder:
             if self.sample_interval is not None:
                 st = f.create_group("state")
                 st.attrs["interval"] = self.sample_interval
-                st.create_dataset("t", data=self.v.t).attrs["unit"] = "ms"
+                first = next(iter(self.variables))
+                st.create_dataset("t", data=self.trace(first).t).attrs["unit"] = "ms"
                 for name in self.variables:
                     trace = self.trace(name)
                     st.create_dataset(name, data=trace.values).attrs["unit"] = trace.unit
@@ -192,9 +193,11 @@ class Recording:
     state: dict[str, StateTrace]
     parameters: dict
 
-    @property
-    def v(self) -> StateTrace:
-        return self.state["v"]
+    def __getattr__(self, name: str):
+        state = self.__dict__.get("state", {})
+        if name in state:
+            return state[name]
+        raise AttributeError(name)
 
 
 def load(path: str | Path) -> Recording:

@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import edsim  # noqa: E402
-from brette2007 import Benchmark, main  # noqa: E402
+from brette2007 import Benchmark  # noqa: E402
+from brette2007 import main as _main  # noqa: E402
 from brette2007 import build as _build  # noqa: E402
 from brette2007 import summarize  # noqa: E402,F401
 
@@ -39,5 +40,9 @@ def build(seed: int = 1, scale: float = 1.0, record_v: int = 0, table_dir=None):
     return _build(BENCHMARK, seed, scale, record_v, table_dir)
 
 
+def main(argv=None) -> dict:
+    return _main(BENCHMARK, argv)
+
+
 if __name__ == "__main__":
-    main(BENCHMARK)
+    main()
