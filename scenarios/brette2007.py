@@ -19,7 +19,7 @@ import logging
 import resource
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +43,20 @@ class Benchmark:
     w_inh: float
     kick: bool = False
     peers: str = ""
-    extra: dict = field(default_factory=dict)
+    v_init: tuple[float, float] | None = None   # initial v range (mV); default [v_reset, v_thresh)
+    dt: float | None = None                     # time-driven step (ms); None: event-driven
 
 
 def build(bench: Benchmark, seed: int = 1, scale: float = 1.0, record_v: int = 0, table_dir=None):
     """The benchmark network; ``scale`` shrinks populations and in-degrees together."""
     net = edsim.Network(seed=seed, table_dir=table_dir)
     n_exc, n_inh = int(round(N_EXC * scale)), int(round(N_INH * scale))
-    exc = net.population(n_exc, bench.model, name="exc")
-    inh = net.population(n_inh, bench.model, name="inh")
+    exc = net.population(n_exc, bench.model, name="exc", dt=bench.dt)
+    inh = net.population(n_inh, bench.model, name="inh", dt=bench.dt)
     rng = np.random.default_rng(seed)
+    lo, hi = bench.v_init or (bench.model.v_reset, bench.model.v_thresh)
     for pop in (exc, inh):
-        pop.initialize(v=rng.uniform(bench.model.v_reset, bench.model.v_thresh, pop.size))
+        pop.initialize(v=rng.uniform(lo, hi, pop.size))
     k_exc, k_inh = max(1, int(round(K_EXC * scale))), max(1, int(round(K_INH * scale)))
     for post in (exc, inh):
         net.connect(exc, post, edsim.FixedInDegree(k_exc, with_replacement=True),
