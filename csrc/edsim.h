@@ -70,6 +70,60 @@ int eds_cond_lut_predict(const eds_cond_lut *lut, double v0, double ge0, double 
                          double *when, int *recheck);
 double eds_cond_lut_horizon(const eds_cond_lut *lut);
 
+/* ---- lookup table of a model declared by its equations (edsim/equations.py, tables/README.md) -
+ * State (v, s1, s2): s1 the excitatory and s2 the optional inhibitory synaptic variable, each
+ * decaying as s0 exp(-t / tau). v(t) from (v0, s1_0, s2_0) is tabulated; dv/dt = F(v, s1, s2) is
+ * tabulated on the (v, s1, s2) grid for the Hermite slopes. */
+
+typedef struct {
+    double v_thresh, v_reset, tau_refrac;   /* mV, mV, ms */
+    double v_init;                          /* potential of new neurons (mV) */
+    double tau_s1, tau_s2;                  /* decay time constants (ms); any > 0 if absent */
+    /* Uniform axes. v0: v_n nodes from v_lo to v_thresh, step (v_thresh - v_lo) / (v_n - 1).
+     * F's v axis has the same step and f_below (f_above) more nodes below v_lo (above v_thresh).
+     * s axes: s_n nodes from s_lo to s_hi; s_n == 1 means the variable is absent (lo = hi = 0). */
+    double v_lo;
+    int32_t v_n, f_below, f_above;
+    double s1_lo, s1_hi, s2_lo, s2_hi;
+    int32_t s1_n, s2_n;
+    /* Float-exponent time axis (e0, mantissa bits m, node count n), as for eds_cond_table. */
+    int32_t t_e0, t_m, t_n;
+    /* v[v0][s1][t][s2] (mV); f[v][s1][s2] (mV/ms) on F's v axis; reach[s1][s2][t]: the lowest v0
+     * from which v reaches v_thresh by t (mV, running minimum over time; at the last node also
+     * after it, without input; -inf disables the bound). Borrowed: they must outlive the lut. */
+    const double *v;
+    const double *f;
+    const float *reach;
+    /* clean[jv][j1][j2]: for starts interpolated on the stencil whose first nodes are (jv, j1,
+     * j2) (jv < v_n - 3; j < s_n - 3, or 0 if absent), the number of leading time nodes over which
+     * the interpolation is within the table's tolerance; past them a trajectory is continued
+     * from its state at the last clean node (re-anchored on a new stencil). In [1, t_n]. */
+    const int32_t *clean;
+    uint64_t v_len, f_len, reach_len, clean_len;
+    double reach_margin;    /* mV subtracted from reach bounds before rejecting a crossing */
+    double v_block;         /* without input, v > v_block fires eventually (-inf: always, >=
+                             * v_thresh: never); decides re-predictions at the horizon */
+    double rk4_fraction;    /* states outside the table: RK4 step = this / |dF/dv| */
+    double rk4_span;        /* ... integrated over at most this many ms (> 0) before the state
+                             * is looked up again */
+} eds_gen_table;
+
+typedef struct eds_gen_lut eds_gen_lut;
+
+int eds_gen_lut_new(const eds_gen_table *table, eds_gen_lut **out);
+void eds_gen_lut_free(eds_gen_lut *lut);
+/* State after dt >= 0 ms without input or refractoriness, from (v0, s1, s2). */
+int eds_gen_lut_advance(const eds_gen_lut *lut, double v0, double s1, double s2, double dt,
+                        double *v, double *s1_out, double *s2_out);
+/* As eds_cond_lut_predict. */
+int eds_gen_lut_predict(const eds_gen_lut *lut, double v0, double s1, double s2, double *when,
+                        int *recheck);
+double eds_gen_lut_horizon(const eds_gen_lut *lut);
+/* dv/dt (mV/ms) of the tabulated equation at (v, s1, s2), as the engine interpolates it. */
+int eds_gen_lut_dv_dt(const eds_gen_lut *lut, double v, double s1, double s2, double *out);
+/* 1 if (v, s1, s2) lies inside the table (no numerical fallback), else 0. */
+int eds_gen_lut_in_table(const eds_gen_lut *lut, double v, double s1, double s2);
+
 /* ---- exactly solvable models: PyNN's IF_curr_exp and IF_curr_delta ---- */
 
 typedef struct {
@@ -106,7 +160,7 @@ typedef struct {
     uint64_t n_synaptic_events; /* synapse activations */
     uint64_t n_predictions;     /* full firing-time searches */
     uint64_t n_rejects;         /* predictions settled by the O(1) "cannot fire" bound */
-    uint64_t n_fallback;        /* updates outside the table range, integrated by quadrature */
+    uint64_t n_fallback;        /* updates outside the table range, integrated numerically */
     uint64_t heap_max;          /* largest queue size seen */
     uint64_t heap_size;
     uint64_t n_synapses;
@@ -122,6 +176,8 @@ uint32_t eds_sim_n_ids(const eds_sim *sim);
 int eds_sim_stats(const eds_sim *sim, eds_stats *out);
 
 int eds_sim_add_cond_exp(eds_sim *sim, const eds_cond_lut *lut, uint32_t n, uint32_t *first_id);
+/* n neurons of a model declared by its equations, from its table (borrowed: outlives the sim). */
+int eds_sim_add_gen(eds_sim *sim, const eds_gen_lut *lut, uint32_t n, uint32_t *first_id);
 int eds_sim_add_curr_exp(eds_sim *sim, const eds_curr_params *params, uint32_t n,
                          uint32_t *first_id);
 int eds_sim_add_curr_delta(eds_sim *sim, const eds_curr_params *params, uint32_t n,

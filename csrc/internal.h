@@ -60,6 +60,23 @@ struct eds_cond_lut {
     double *lag_ge, *lag_gi;              /* inverse Lagrange denominators per stencil */
 };
 
+/* ---- lookup table of a model declared by its equations (lut_gen.c) ---- */
+
+typedef struct {
+    double lo, step, inv_step;  /* node k = lo + k step */
+    int32_t n;                  /* 1: absent variable, a single node at lo = 0 */
+} eds__uaxis;
+
+struct eds_gen_lut {
+    eds_gen_table tab;
+    eds__uaxis v, fv, s1, s2;   /* v0 axis of the v table, v axis of f, synaptic axes */
+    eds__axis t;
+    double *t_nodes;            /* t axis nodes */
+    double *decay1, *decay2;    /* exp(-t_k / tau) at the t nodes */
+    uint32_t k_rk4;             /* last node of a numerically integrated segment */
+    uint32_t c1_n, c2_n;        /* stencil starts along s1, s2 (the clean table's shape) */
+};
+
 /* ---- exactly solvable neurons (exact.c) ---- */
 
 typedef struct {
@@ -101,19 +118,22 @@ enum {
     EDS__POP_POISSON = 3,   /* Poisson source */
     EDS__POP_CURR = 4,      /* IF_curr_exp, exact */
     EDS__POP_DELTA = 5,     /* IF_curr_delta, exact */
-    EDS__POP_CLOCK = 6      /* time-driven model */
+    EDS__POP_CLOCK = 6,     /* time-driven model */
+    EDS__POP_GEN = 7        /* model declared by its equations, lookup table */
 };
 
-/* Event-driven neurons (COND, CURR, DELTA) share one state layout: v, two exponentially decaying
- * synaptic variables s1 (excitatory) and s2 (inhibitory), exact at t_last. */
-#define EDS__EVENT_DRIVEN(kind) \
-    ((kind) == EDS__POP_COND || (kind) == EDS__POP_CURR || (kind) == EDS__POP_DELTA)
+/* Event-driven neurons (COND, CURR, DELTA, GEN) share one state layout: v, two exponentially
+ * decaying synaptic variables s1 (excitatory) and s2 (inhibitory), exact at t_last. */
+#define EDS__EVENT_DRIVEN(kind)                                                                    \
+    ((kind) == EDS__POP_COND || (kind) == EDS__POP_CURR || (kind) == EDS__POP_DELTA ||             \
+     (kind) == EDS__POP_GEN)
 
 typedef struct {
     int kind;
     uint32_t first, n;
     /* event-driven neurons */
     const eds_cond_lut *lut;            /* COND */
+    const eds_gen_lut *glut;            /* GEN */
     eds__exact exact;                   /* CURR, DELTA */
     double tau1, tau2, v_reset, tau_refrac;
     double *v, *s1, *s2, *t_last, *refr_until;
@@ -184,6 +204,12 @@ int eds__cond_predict(const eds_cond_lut *lut, double v0, double ge0, double gi0
                       int *recheck, eds_stats *stats);
 int eds__cond_advance(const eds_cond_lut *lut, double v0, double ge0, double gi0, double dt,
                       double *v, double *ge, double *gi, eds_stats *stats);
+
+/* lut_gen.c: the same for models declared by their equations. */
+int eds__gen_predict(const eds_gen_lut *lut, double v0, double s10, double s20, double *when,
+                     int *recheck, eds_stats *stats);
+int eds__gen_advance(const eds_gen_lut *lut, double v0, double s10, double s20, double dt,
+                     double *v, double *s1, double *s2, eds_stats *stats);
 
 /* synapses.c */
 int eds__synapses_freeze(eds_sim *sim);

@@ -1,8 +1,9 @@
 /* The simulation handle and its run loop.
  *
  * Owns populations (neuron state as structure-of-arrays), the event queue and the dispatch of
- * events. Neurons are event-driven (IF_cond_exp from tables, IF_curr_exp and IF_curr_delta in
- * closed form) or time-driven (clock.c, one STEP event per population and step). Invariants:
+ * events. Neurons are event-driven (IF_cond_exp and models declared by their equations from
+ * tables, IF_curr_exp and IF_curr_delta in closed form) or time-driven (clock.c, one STEP
+ * event per population and step). Invariants:
  *   - every event in the queue has t >= now; the loop pops in (t, rank, seq) order only;
  *   - an event-driven neuron's state (v, s1, s2) is exact at t_last; v is clamped at v_reset
  *     while t < refr_until; each new prediction bumps gen, and FIRE/RECHECK/REFRAC_END events
@@ -156,6 +157,8 @@ static int ev_advance(const eds__pop *p, uint32_t j, double dt, double *v, doubl
 {
     if (p->kind == EDS__POP_COND)
         return eds__cond_advance(p->lut, p->v[j], p->s1[j], p->s2[j], dt, v, s1, s2, stats);
+    if (p->kind == EDS__POP_GEN)
+        return eds__gen_advance(p->glut, p->v[j], p->s1[j], p->s2[j], dt, v, s1, s2, stats);
     if (!(dt >= 0.0))
         return EDS_INVALID;
     *v = eds__exact_v(&p->exact, p->v[j], p->s1[j], p->s2[j], dt);
@@ -171,6 +174,9 @@ static int predict(eds_sim *sim, eds__pop *p, uint32_t j)
     if (p->kind == EDS__POP_COND)
         EDS_CHECK(eds__cond_predict(p->lut, p->v[j], p->s1[j], p->s2[j], &when, &recheck,
                                     &sim->stats));
+    else if (p->kind == EDS__POP_GEN)
+        EDS_CHECK(eds__gen_predict(p->glut, p->v[j], p->s1[j], p->s2[j], &when, &recheck,
+                                   &sim->stats));
     else
         EDS_CHECK(eds__exact_predict(&p->exact, p->v[j], p->s1[j], p->s2[j], &when, &recheck,
                                      &sim->stats));
@@ -221,6 +227,20 @@ int eds_sim_add_cond_exp(eds_sim *sim, const eds_cond_lut *lut, uint32_t n, uint
     p->v_reset = lut->tab.v_reset;
     p->tau_refrac = lut->tab.tau_refrac;
     return alloc_event_driven(sim, p, lut->tab.v_rest);
+}
+
+int eds_sim_add_gen(eds_sim *sim, const eds_gen_lut *lut, uint32_t n, uint32_t *first_id)
+{
+    if (!sim || !lut || !first_id)
+        return EDS_NULLPTR;
+    eds__pop *p;
+    EDS_CHECK(add_pop(sim, EDS__POP_GEN, n, &p, first_id));
+    p->glut = lut;
+    p->tau1 = lut->tab.tau_s1;
+    p->tau2 = lut->tab.tau_s2;
+    p->v_reset = lut->tab.v_reset;
+    p->tau_refrac = lut->tab.tau_refrac;
+    return alloc_event_driven(sim, p, lut->tab.v_init);
 }
 
 static int add_exact(eds_sim *sim, int kind, const eds_curr_params *params, uint32_t n,

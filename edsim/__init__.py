@@ -25,6 +25,8 @@ from edsim.errors import (  # noqa: E402
     TableError,
 )
 from edsim.models import IF_cond_exp, IF_curr_delta, IF_curr_exp  # noqa: E402
+from edsim.equations import EquationModel  # noqa: E402
+from edsim.nmda import IF_cond_exp_nmda  # noqa: E402
 from edsim.clockmodels import (  # noqa: E402
     EIF_cond_exp_isfa_ista,
     FitzHughNagumo,
@@ -51,5 +53,6 @@ __all__ = [
     "StateError", "TableError", "IF_cond_exp", "IF_curr_exp", "IF_curr_delta", "Network", "Poisson", "Population",
     "PopulationView", "Projection", "SpikeSourceArray", "SpikeSourcePoisson", "SpikeTimes",
     "Recorder", "Recording", "SpikeTrains", "load", "TableSpec",
+    "EquationModel", "IF_cond_exp_nmda",
     "HH_cond_exp", "Izhikevich", "EIF_cond_exp_isfa_ista", "FitzHughNagumo", "HindmarshRose",
 ]

@@ -132,6 +132,75 @@ class CondLUT:
         return when[0], bool(recheck[0])
 
 
+class GenLUT:
+    """A prepared table of a model declared by its equations (``edsim.tables.generic``).
+
+    Holds the arrays the C side borrows for its whole life. ``table`` is a
+    :class:`edsim.tables.generic.GenericTable`.
+    """
+
+    def __init__(self, table):
+        self.table = table
+        self._v = np.ascontiguousarray(table.v, dtype=np.float64)
+        self._f = np.ascontiguousarray(table.f, dtype=np.float64)
+        self._reach = np.ascontiguousarray(table.reach, dtype=np.float32)
+        tab = ffi.new("eds_gen_table *")
+        self._clean = np.ascontiguousarray(table.clean, dtype=np.int32)
+        for name in ("v_thresh", "v_reset", "tau_refrac", "v_init", "tau_s1", "tau_s2",
+                     "reach_margin", "v_block", "rk4_fraction", "rk4_span"):
+            setattr(tab, name, float(getattr(table, name)))
+        tab.v_lo = float(table.v_axis.lo)
+        tab.v_n = int(table.v_axis.n)
+        tab.f_below = int(table.f_below)
+        tab.f_above = int(table.f_above)
+        for c_name, axis in (("s1", table.s1), ("s2", table.s2)):
+            setattr(tab, f"{c_name}_lo", float(axis.lo))
+            setattr(tab, f"{c_name}_hi", float(axis.hi))
+            setattr(tab, f"{c_name}_n", int(axis.n))
+        tab.t_e0, tab.t_m, tab.t_n = int(table.t.e0), int(table.t.m), int(table.t.n)
+        tab.v = _ptr("double *", self._v)
+        tab.f = _ptr("double *", self._f)
+        tab.reach = _ptr("float *", self._reach)
+        tab.v_len = self._v.size
+        tab.f_len = self._f.size
+        tab.reach_len = self._reach.size
+        tab.clean = _ptr("int32_t *", self._clean)
+        tab.clean_len = self._clean.size
+        out = ffi.new("eds_gen_lut **")
+        check(lib.eds_gen_lut_new(tab, out), f"loading the table of {table.model_name}")
+        self._handle = ffi.gc(out[0], lib.eds_gen_lut_free)
+
+    @property
+    def handle(self):
+        return self._handle
+
+    @property
+    def horizon(self) -> float:
+        return float(lib.eds_gen_lut_horizon(self._handle))
+
+    def advance(self, v0: float, s1: float, s2: float, dt: float) -> tuple[float, float, float]:
+        out = ffi.new("double[3]")
+        check(lib.eds_gen_lut_advance(self._handle, v0, s1, s2, dt, out, out + 1, out + 2),
+              f"advancing {self.table.model_name} state")
+        return out[0], out[1], out[2]
+
+    def predict(self, v0: float, s1: float, s2: float) -> tuple[float, bool]:
+        when = ffi.new("double *")
+        recheck = ffi.new("int *")
+        check(lib.eds_gen_lut_predict(self._handle, v0, s1, s2, when, recheck),
+              f"predicting {self.table.model_name} firing")
+        return when[0], bool(recheck[0])
+
+    def dv_dt(self, v: float, s1: float, s2: float) -> float:
+        out = ffi.new("double *")
+        check(lib.eds_gen_lut_dv_dt(self._handle, v, s1, s2, out),
+              f"evaluating {self.table.model_name} dv/dt")
+        return out[0]
+
+    def in_table(self, v: float, s1: float, s2: float) -> bool:
+        return bool(lib.eds_gen_lut_in_table(self._handle, v, s1, s2))
+
+
 STATS_FIELDS = (
     "n_events", "n_stale", "n_spikes", "n_source_spikes", "n_synaptic_events", "n_predictions",
     "n_rejects", "n_fallback", "heap_max", "heap_size", "n_synapses", "n_delay_groups",
@@ -149,7 +218,7 @@ class Sim:
         out = ffi.new("eds_sim **")
         check(lib.eds_sim_new(int(seed), out), "creating simulation")
         self._h = out[0]
-        self._luts: list[CondLUT] = []  # borrowed by populations: keep alive
+        self._luts: list[CondLUT | GenLUT] = []  # borrowed by populations: keep alive
 
     def close(self) -> None:
         if self._h is not None:
@@ -177,6 +246,13 @@ class Sim:
     def add_cond_exp(self, lut: CondLUT, n: int) -> int:
         first = ffi.new("uint32_t *")
         check(lib.eds_sim_add_cond_exp(self.h, lut.handle, n, first), "adding IF_cond_exp population")
+        self._luts.append(lut)
+        return int(first[0])
+
+    def add_gen(self, lut: GenLUT, n: int) -> int:
+        first = ffi.new("uint32_t *")
+        check(lib.eds_sim_add_gen(self.h, lut.handle, n, first),
+              f"adding {lut.table.model_name} population")
         self._luts.append(lut)
         return int(first[0])
 

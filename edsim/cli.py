@@ -1,6 +1,7 @@
 """The ``edsim`` command line: tables, scenarios, benchmarks.
 
     edsim tables build IF_cond_exp cm=0.2 v_rest=-60 ...   generate (or find cached) a table
+    edsim tables build mymodels:QIF tau_m=12               ... of a model declared by its equations
     edsim tables info FILE                                  axes, size, accuracy, parameters
     edsim run coba [scenario options]                       run scenarios/coba.py
     edsim bench                                             time the standard networks
@@ -34,10 +35,38 @@ def _parse_params(pairs: list[str]) -> dict[str, float]:
     return params
 
 
+def _load_model_class(spec: str):
+    """``module:Class`` (a model declared with edsim.EquationModel), imported."""
+    import importlib
+
+    from edsim.equations import EquationModel
+
+    module, _, name = spec.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ParameterError(f"cannot import model {spec!r}: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, EquationModel)):
+        raise ParameterError(f"{spec} is not a model declared with edsim.EquationModel")
+    return cls
+
+
+def _tables_build_generic(args) -> int:
+    from edsim.tables import generic
+
+    spec = args.model if ":" in args.model else "edsim.nmda:IF_cond_exp_nmda"
+    model = _load_model_class(spec).from_dict(_parse_params(args.params))
+    table = generic.generic_table(model, generic.GenericSpec(), args.dir)
+    _print_info(table.path)
+    return 0
+
+
 def _tables_build(args) -> int:
     from edsim import tables
     from edsim.models import MODELS
 
+    if ":" in args.model or args.model == "IF_cond_exp_nmda":
+        return _tables_build_generic(args)
     if args.model not in MODELS or MODELS[args.model].engine != "table":
         raise ParameterError(f"unknown model {args.model!r}; available: {', '.join(MODELS)}")
     model = MODELS[args.model].from_dict(_parse_params(args.params))
@@ -47,9 +76,30 @@ def _tables_build(args) -> int:
     return 0
 
 
+def _print_generic_info(path) -> None:
+    from edsim.tables.generic import read
+
+    t = read(path)
+    print(f"table {path} (model {t.model_name}, declared by its equations)")
+    print(f"  size           {t.nbytes / 1e6:.2f} MB")
+    print(f"  axis v0        {t.v_axis.n} nodes on [{t.v_axis.lo:g}, {t.v_axis.hi:g}] mV")
+    for name, ax, unit in zip(t.syn_names, (t.s1, t.s2), t.syn_units):
+        print(f"  axis {name:9s} {ax.n} nodes on [{ax.lo:g}, {ax.hi:g}] {unit}")
+    print(f"  axis t         {t.t.n} nodes on [0, {t.t.x_max:.4g}] ms "
+          f"(first step {t.t.x0 / 2**t.t.m:.3g}, {2**t.t.m} per octave)")
+    print("  parameters     " + ", ".join(f"{k}={v:g} {t.units[k]}" for k, v in t.parameters.items()))
+    print("  accuracy")
+    for k, v in t.accuracy.items():
+        print(f"    {k:32s} {v:.4g}" if isinstance(v, float) else f"    {k:32s} {v}")
+
+
 def _print_info(path) -> None:
+    from edsim.tables.generic import is_generic_file
     from edsim.tables.store import read
 
+    if is_generic_file(path):
+        _print_generic_info(path)
+        return
     t = read(path)
     print(f"table {path}")
     print(f"  size           {t.nbytes / 1e6:.2f} MB")
@@ -104,7 +154,8 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     tables = sub.add_parser("tables", help="lookup tables").add_subparsers(dest="action", required=True)
     b = tables.add_parser("build", help="generate a model's table (or find it in the cache)")
-    b.add_argument("model")
+    b.add_argument("model", help="IF_cond_exp, IF_cond_exp_nmda, or module:Class of an "
+                   "edsim.EquationModel")
     b.add_argument("params", nargs="*", help="parameters as name=value (PyNN names and units)")
     b.add_argument("--ge-max", type=float, default=None, help="largest tabulated g_exc (uS)")
     b.add_argument("--gi-max", type=float, default=None, help="largest tabulated g_inh (uS)")

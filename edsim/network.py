@@ -308,6 +308,20 @@ class Network:
             self.build_seconds += time.perf_counter() - t0
         return self._luts[key]
 
+    def _gen_lut(self, model, table) -> _engine.GenLUT:
+        from edsim.tables import generic
+
+        spec = table or generic.GenericSpec()
+        if not isinstance(spec, generic.GenericSpec):
+            raise ParameterError(f"table of a {model.name} population must be an "
+                                 f"edsim.tables.generic.GenericSpec (got {spec!r})")
+        key = (model, spec)
+        if key not in self._luts:
+            t0 = time.perf_counter()
+            self._luts[key] = _engine.GenLUT(generic.generic_table(model, spec, self._table_dir))
+            self.build_seconds += time.perf_counter() - t0
+        return self._luts[key]
+
     def population(self, n: int, model, name: str | None = None, table=None,
                    dt: float | None = None) -> Population:
         """Add ``n`` neurons of ``model``.
@@ -318,11 +332,13 @@ class Network:
             Number of neurons.
         model : edsim model instance
             ``IF_cond_exp`` (lookup tables), ``IF_curr_exp``, ``IF_curr_delta`` (closed form),
-            or a time-driven model; all neurons of a population share its parameters.
+            a model declared with ``edsim.EquationModel`` (lookup tables generated from its
+            equations), or a time-driven model; all neurons of a population share its parameters.
         name : str, optional
             Used in error messages and recordings.
-        table : edsim.tables.TableSpec, optional
-            How a table-driven model's lookup table is built (range and resolution).
+        table : edsim.tables.TableSpec or edsim.tables.generic.GenericSpec, optional
+            How a table-driven model's lookup table is built (range and resolution); a
+            ``GenericSpec`` for models declared with ``edsim.EquationModel``.
         dt : float, optional
             Integration step (ms). Given, the model runs time-driven (clock-driven) at that step;
             time-driven-only models default to their ``default_dt``.
@@ -347,6 +363,8 @@ class Network:
             first = self._sim.add_clock(model.clock_model, n, float(dt), model.clock_params())
         elif model.engine == "table":
             first = self._sim.add_cond_exp(self._lut(model, table), n)
+        elif model.engine == "generic":
+            first = self._sim.add_gen(self._gen_lut(model, table), n)
         else:
             first = self._sim.add_exact(
                 "curr_exp" if model.name == "IF_curr_exp" else "curr_delta", model.parameters(), n
@@ -432,6 +450,12 @@ class Network:
                 f"receptor_type {receptor_type!r} of projection '{name}' is unknown; valid: "
                 f"{', '.join(_RECEPTORS)}"
             )
+        valid = getattr(post.model, "receptor_types", tuple(_RECEPTORS))
+        if receptor_type not in valid:
+            raise ParameterError(
+                f"{post.model.name} (post of projection '{name}') has no {receptor_type} synapse; "
+                f"its receptor types are: {', '.join(valid)}"
+            )
         if not hasattr(connector, "edges"):
             raise ParameterError(f"connector of projection '{name}' must be a connection rule "
                                  f"such as edsim.FixedProbability(0.1) (got {connector!r})")
@@ -507,6 +531,7 @@ class Network:
             raise ParameterError(f"duration must be finite and >= 0 ms (got {duration})")
         self._ran = True
         start, end = self.t, self.t + float(duration)
+        fallback_before = self._sim.stats()["n_fallback"]
         t0 = time.perf_counter()
         steps = 50 if progress and duration > 0 else 1
         for k in range(1, steps + 1):
@@ -520,6 +545,13 @@ class Network:
         if progress:
             sys.stderr.write("\n")
         self.run_seconds += time.perf_counter() - t0
+        fallback = self._sim.stats()["n_fallback"] - fallback_before
+        if fallback:
+            log.warning(
+                "%d state updates fell outside the lookup tables' ranges and were integrated "
+                "numerically (exact but slower); widen the ranges (syn_range and v_range of a "
+                "declared model, TableSpec ge_max/gi_max of IF_cond_exp) if this is frequent",
+                fallback)
 
     def _drain(self) -> None:
         t, ids = self._sim.drain_spikes()

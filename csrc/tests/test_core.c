@@ -2034,6 +2034,512 @@ static void test_samplers_record_state_at_regular_times(void)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * 10. tables of models declared by their equations (lut_gen.c)
+ *
+ * The model: a leaky integrator driven by two exponentially decaying currents (per capacitance),
+ *     dv/dt = (e_l - v) / tau_m + s1 + s2,   s_i(t) = s_i0 exp(-t / tau_i),
+ * whose closed form
+ *     v(t) = e_l + (v0 - e_l) exp(-t/tau_m) + sum_i s_i0 (exp(-t/tau_i) - exp(-t/tau_m)) / a_i,
+ *     a_i = 1/tau_m - 1/tau_i,
+ * gives the v table at its nodes exactly, the reach table, and every reference below. v is
+ * affine in (v0, s1, s2), so cubic Lagrange is exact across them: errors come from the Hermite
+ * interpolation in time (or from RK4 in the numerical segments) only.
+ * ------------------------------------------------------------------------------------------- */
+
+#define GL_TAU_M 10.0
+#define GL_E_L (-70.0)
+#define GL_TAU_1 3.0
+#define GL_TAU_2 6.0
+#define GL_V_LO (-80.0)
+#define GL_THETA (-50.0)
+
+static double gl_v(double v0, double s1, double s2, double t)
+{
+    double em = exp(-t / GL_TAU_M);
+    double a1 = 1.0 / GL_TAU_M - 1.0 / GL_TAU_1, a2 = 1.0 / GL_TAU_M - 1.0 / GL_TAU_2;
+    return GL_E_L + (v0 - GL_E_L) * em + s1 * (exp(-t / GL_TAU_1) - em) / a1 +
+           s2 * (exp(-t / GL_TAU_2) - em) / a2;
+}
+
+static double gl_f(double v, double s1, double s2)
+{
+    return (GL_E_L - v) / GL_TAU_M + s1 + s2;
+}
+
+/* First t in (0, T] with gl_v >= theta (scan by 1e-3 ms, then bisection), or INFINITY. */
+static double gl_cross(double v0, double s1, double s2, double T)
+{
+    if (v0 >= GL_THETA)
+        return 0.0;
+    const double dt = 1e-3;
+    for (double t = 0.0; t < T; t += dt) {
+        if (gl_v(v0, s1, s2, t + dt) >= GL_THETA) {
+            double lo = t, hi = t + dt;
+            for (int i = 0; i < 100 && hi - lo > 1e-14; i++) {
+                double mid = 0.5 * (lo + hi);
+                if (gl_v(v0, s1, s2, mid) >= GL_THETA)
+                    hi = mid;
+                else
+                    lo = mid;
+            }
+            return hi;
+        }
+    }
+    return INFINITY;
+}
+
+typedef struct {
+    eds_gen_table tab;
+    double *v, *f, *t_nodes;
+    float *reach;
+    int32_t *clean;
+    eds_gen_lut *lut;
+} gen_lut;
+
+/* Builds the table: v0 on [-80, -50] (16 nodes), s1 on [0, 16], s2 on [-8, 0] mV/ms (9 nodes
+ * each), t with 2^4 nodes per octave to 30 tau_2. clean_nodes: every stencil's clean span (0: the
+ * whole axis); with_reach: the reach table from the closed form, else -inf (bound disabled). */
+static int build_gen_lut(gen_lut *g, int32_t clean_nodes, int with_reach)
+{
+    memset(g, 0, sizeof *g);
+    eds_gen_table *p = &g->tab;
+    p->v_thresh = GL_THETA;
+    p->v_reset = -65.0;
+    p->tau_refrac = 2.0;
+    p->v_init = GL_E_L;
+    p->tau_s1 = GL_TAU_1;
+    p->tau_s2 = GL_TAU_2;
+    p->v_lo = GL_V_LO;
+    p->v_n = 16;
+    p->f_below = 20;
+    p->f_above = 30;
+    p->s1_lo = 0.0;
+    p->s1_hi = 16.0;
+    p->s1_n = 9;
+    p->s2_lo = -8.0;
+    p->s2_hi = 0.0;
+    p->s2_n = 9;
+    p->t_e0 = -7;
+    p->t_m = 4;
+    p->t_n = axis_n_covering(p->t_e0, p->t_m, 30.0 * GL_TAU_2);
+    p->reach_margin = 0.01;
+    p->v_block = GL_THETA; /* e_l < theta: never fires without input */
+    p->rk4_fraction = 0.05;
+    p->rk4_span = 0.75;
+    size_t nv = (size_t)p->v_n, n1 = (size_t)p->s1_n, n2 = (size_t)p->s2_n, nt = (size_t)p->t_n;
+    size_t nf = nv + (size_t)p->f_below + (size_t)p->f_above;
+    size_t nc = (nv - 3) * (n1 - 3) * (n2 - 3);
+    g->v = malloc(nv * n1 * n2 * nt * sizeof(double));
+    g->f = malloc(nf * n1 * n2 * sizeof(double));
+    g->reach = malloc(n1 * n2 * nt * sizeof(float));
+    g->clean = malloc(nc * sizeof(int32_t));
+    g->t_nodes = malloc(nt * sizeof(double));
+    if (!g->v || !g->f || !g->reach || !g->clean || !g->t_nodes)
+        return 0;
+    double hv = (GL_THETA - GL_V_LO) / (double)(nv - 1);
+    double h1 = (p->s1_hi - p->s1_lo) / (double)(n1 - 1);
+    double h2 = (p->s2_hi - p->s2_lo) / (double)(n2 - 1);
+    for (size_t k = 0; k < nt; k++)
+        g->t_nodes[k] = axis_node(p->t_e0, p->t_m, k);
+    for (size_t a = 0; a < nv; a++)
+        for (size_t b = 0; b < n1; b++)
+            for (size_t c = 0; c < n2; c++)
+                for (size_t k = 0; k < nt; k++)
+                    g->v[((a * n1 + b) * nt + k) * n2 + c] =
+                        gl_v(GL_V_LO + (double)a * hv, p->s1_lo + (double)b * h1,
+                             p->s2_lo + (double)c * h2, g->t_nodes[k]);
+    double f_lo = GL_V_LO - (double)p->f_below * hv;
+    for (size_t a = 0; a < nf; a++)
+        for (size_t b = 0; b < n1; b++)
+            for (size_t c = 0; c < n2; c++)
+                g->f[(a * n1 + b) * n2 + c] = gl_f(f_lo + (double)a * hv, p->s1_lo + (double)b * h1,
+                                                   p->s2_lo + (double)c * h2);
+    /* reach: lowest v0 (>= v_lo) reaching theta by t_k, a running minimum over 16 sub-steps per
+     * interval of r(t) = e_l + (theta - e_l - S(t)) exp(t / tau_m) */
+    for (size_t b = 0; b < n1; b++)
+        for (size_t c = 0; c < n2; c++) {
+            double s1 = p->s1_lo + (double)b * h1, s2 = p->s2_lo + (double)c * h2, run = GL_THETA;
+            for (size_t k = 0; k < nt; k++) {
+                for (int j = 0; k > 0 && j <= 16; j++) {
+                    double t = g->t_nodes[k - 1] + (g->t_nodes[k] - g->t_nodes[k - 1]) * j / 16.0;
+                    double forced = gl_v(GL_E_L, s1, s2, t) - GL_E_L;
+                    double r = GL_E_L + (GL_THETA - GL_E_L - forced) * exp(t / GL_TAU_M);
+                    if (r < GL_V_LO)
+                        r = GL_V_LO;
+                    if (r < run)
+                        run = r;
+                }
+                g->reach[(b * n2 + c) * nt + k] = with_reach ? (float)run : -INFINITY;
+            }
+        }
+    for (size_t i = 0; i < nc; i++)
+        g->clean[i] = clean_nodes > 0 ? clean_nodes : p->t_n;
+    p->v = g->v;
+    p->f = g->f;
+    p->reach = g->reach;
+    p->clean = g->clean;
+    p->v_len = nv * n1 * n2 * nt;
+    p->f_len = nf * n1 * n2;
+    p->reach_len = n1 * n2 * nt;
+    p->clean_len = nc;
+    return eds_gen_lut_new(p, &g->lut) == EDS_OK;
+}
+
+static void free_gen_lut(gen_lut *g)
+{
+    eds_gen_lut_free(g->lut);
+    free(g->v);
+    free(g->f);
+    free(g->reach);
+    free(g->clean);
+    free(g->t_nodes);
+    memset(g, 0, sizeof *g);
+}
+
+static void check_gen_rejected(eds_gen_table t, int want, const char *file, int line,
+                               const char *what)
+{
+    eds_gen_lut *lut = (eds_gen_lut *)&lut; /* poison: must be overwritten with NULL */
+    int rc = eds_gen_lut_new(&t, &lut);
+    check_rc_impl(rc, want, file, line, what);
+    if (rc == EDS_OK)
+        eds_gen_lut_free(lut);
+    else
+        check_impl(lut == NULL, file, line, "lut == NULL after a failed eds_gen_lut_new");
+}
+#define CHECK_GEN_REJECTED(t, want, what) check_gen_rejected((t), (want), __FILE__, __LINE__, what)
+
+static void test_gen_lut_new_validates_the_table(void)
+{
+    gen_lut g;
+    CHECK(build_gen_lut(&g, 0, 1));
+    eds_gen_table ok = g.tab, t;
+    CHECK(eds_gen_lut_horizon(g.lut) == g.t_nodes[ok.t_n - 1]);
+    CHECK(eds_gen_lut_horizon(NULL) == 0.0);
+    eds_gen_lut_free(NULL);
+    eds_gen_lut *lut = NULL;
+    CHECK_RC(eds_gen_lut_new(NULL, &lut), EDS_NULLPTR);
+    CHECK_RC(eds_gen_lut_new(&ok, NULL), EDS_NULLPTR);
+    /* lengths */
+    t = ok; t.v_len--; CHECK_GEN_REJECTED(t, EDS_TABLE, "v_len too short");
+    t = ok; t.f_len++; CHECK_GEN_REJECTED(t, EDS_TABLE, "f_len too long");
+    t = ok; t.reach_len = 0; CHECK_GEN_REJECTED(t, EDS_TABLE, "reach_len 0");
+    t = ok; t.clean_len--; CHECK_GEN_REJECTED(t, EDS_TABLE, "clean_len too short");
+    /* values */
+    double keep = g.v[1234];
+    g.v[1234] = NAN; CHECK_GEN_REJECTED(ok, EDS_TABLE, "NaN in v");
+    g.v[1234] = INFINITY; CHECK_GEN_REJECTED(ok, EDS_TABLE, "inf in v");
+    g.v[1234] = keep;
+    keep = g.f[77];
+    g.f[77] = NAN; CHECK_GEN_REJECTED(ok, EDS_TABLE, "NaN in f");
+    g.f[77] = keep;
+    float keep_r = g.reach[5];
+    g.reach[5] = NAN; CHECK_GEN_REJECTED(ok, EDS_TABLE, "NaN in reach");
+    g.reach[5] = -INFINITY;
+    t = ok; CHECK_GEN_REJECTED(t, EDS_OK, "-inf in reach disables the bound");
+    g.reach[5] = keep_r;
+    g.clean[3] = 0; CHECK_GEN_REJECTED(ok, EDS_TABLE, "clean 0");
+    g.clean[3] = ok.t_n + 1; CHECK_GEN_REJECTED(ok, EDS_TABLE, "clean past the t axis");
+    g.clean[3] = ok.t_n;
+    /* axes */
+    t = ok; t.v_n = 3; CHECK_GEN_REJECTED(t, EDS_TABLE, "v axis with 3 nodes");
+    t = ok; t.s1_n = 3; CHECK_GEN_REJECTED(t, EDS_TABLE, "s1 axis with 3 nodes");
+    t = ok; t.s2_n = 2; CHECK_GEN_REJECTED(t, EDS_TABLE, "s2 axis with 2 nodes");
+    t = ok; t.s2_n = -9; CHECK_GEN_REJECTED(t, EDS_TABLE, "negative node count");
+    t = ok; t.s2_n = 1; CHECK_GEN_REJECTED(t, EDS_TABLE, "absent axis with a range");
+    t = ok; t.s1_lo = 0.5; CHECK_GEN_REJECTED(t, EDS_TABLE, "s range without 0");
+    t = ok; t.s1_hi = t.s1_lo; CHECK_GEN_REJECTED(t, EDS_TABLE, "empty s range");
+    t = ok; t.f_below = -1; CHECK_GEN_REJECTED(t, EDS_TABLE, "negative f_below");
+    t = ok; t.t_n = 1; CHECK_GEN_REJECTED(t, EDS_TABLE, "t axis with 1 node");
+    t = ok; t.t_m = 21; CHECK_GEN_REJECTED(t, EDS_TABLE, "t m > 20");
+    t = ok; t.t_e0 = 1000; t.t_m = 0; t.t_n = 26;
+    CHECK_GEN_REJECTED(t, EDS_TABLE, "t axis past the largest double");
+    t = ok; t.v_n = 1 << 20; t.s1_n = 1 << 20; t.s2_n = 1 << 20; t.t_n = 1 << 20;
+    CHECK_GEN_REJECTED(t, EDS_TABLE, "overflowing cell count");
+    /* parameters */
+    t = ok; t.tau_s1 = 0.0; CHECK_GEN_REJECTED(t, EDS_INVALID, "tau_s1 == 0");
+    t = ok; t.tau_s2 = NAN; CHECK_GEN_REJECTED(t, EDS_INVALID, "tau_s2 NaN");
+    t = ok; t.tau_refrac = -1.0; CHECK_GEN_REJECTED(t, EDS_INVALID, "tau_refrac < 0");
+    t = ok; t.v_reset = t.v_thresh; CHECK_GEN_REJECTED(t, EDS_INVALID, "v_reset == v_thresh");
+    t = ok; t.v_lo = t.v_thresh; CHECK_GEN_REJECTED(t, EDS_INVALID, "v_lo == v_thresh");
+    t = ok; t.v_thresh = INFINITY; CHECK_GEN_REJECTED(t, EDS_INVALID, "v_thresh inf");
+    t = ok; t.v_init = NAN; CHECK_GEN_REJECTED(t, EDS_INVALID, "v_init NaN");
+    t = ok; t.reach_margin = -0.1; CHECK_GEN_REJECTED(t, EDS_INVALID, "reach_margin < 0");
+    t = ok; t.rk4_fraction = 0.0; CHECK_GEN_REJECTED(t, EDS_INVALID, "rk4_fraction 0");
+    t = ok; t.rk4_fraction = 2.0; CHECK_GEN_REJECTED(t, EDS_INVALID, "rk4_fraction > 1");
+    t = ok; t.rk4_span = 0.0; CHECK_GEN_REJECTED(t, EDS_INVALID, "rk4_span 0");
+    t = ok; t.v_block = NAN; CHECK_GEN_REJECTED(t, EDS_INVALID, "v_block NaN");
+    t = ok; t.v_block = -INFINITY; CHECK_GEN_REJECTED(t, EDS_OK, "v_block -inf");
+    /* arrays */
+    t = ok; t.v = NULL; CHECK_GEN_REJECTED(t, EDS_NULLPTR, "v NULL");
+    t = ok; t.clean = NULL; CHECK_GEN_REJECTED(t, EDS_NULLPTR, "clean NULL");
+    /* calls */
+    double v = 0, s1 = 0, s2 = 0, when = 0;
+    int rc = 0;
+    CHECK_RC(eds_gen_lut_advance(g.lut, -60.0, 0.1, -0.1, -1.0, &v, &s1, &s2), EDS_INVALID);
+    CHECK_RC(eds_gen_lut_advance(g.lut, -60.0, 0.1, -0.1, INFINITY, &v, &s1, &s2), EDS_INVALID);
+    CHECK_RC(eds_gen_lut_advance(g.lut, NAN, 0.1, -0.1, 1.0, &v, &s1, &s2), EDS_INVALID);
+    CHECK_RC(eds_gen_lut_advance(g.lut, -60.0, INFINITY, -0.1, 1.0, &v, &s1, &s2), EDS_INVALID);
+    CHECK_RC(eds_gen_lut_advance(NULL, -60.0, 0.1, -0.1, 1.0, &v, &s1, &s2), EDS_NULLPTR);
+    CHECK_RC(eds_gen_lut_advance(g.lut, -60.0, 0.1, -0.1, 1.0, NULL, &s1, &s2), EDS_NULLPTR);
+    CHECK_RC(eds_gen_lut_predict(g.lut, -60.0, NAN, 0.0, &when, &rc), EDS_INVALID);
+    CHECK_RC(eds_gen_lut_predict(g.lut, -60.0, 0.0, 0.0, NULL, &rc), EDS_NULLPTR);
+    CHECK_RC(eds_gen_lut_dv_dt(g.lut, NAN, 0.0, 0.0, &v), EDS_INVALID);
+    CHECK(eds_gen_lut_in_table(g.lut, NAN, 0.0, 0.0) == 0);
+    CHECK(eds_gen_lut_in_table(NULL, -60.0, 0.0, 0.0) == 0);
+    CHECK_OK(eds_gen_lut_advance(g.lut, -57.25, 0.5, -0.25, 0.0, &v, &s1, &s2));
+    CHECK(v == -57.25 && s1 == 0.5 && s2 == -0.25);
+    CHECK_OK(eds_gen_lut_predict(g.lut, GL_THETA, 0.0, 0.0, &when, &rc));
+    CHECK(when == 0.0 && rc == 0);
+    free_gen_lut(&g);
+}
+
+static void test_gen_advance_matches_the_closed_form(void)
+{
+    gen_lut g;
+    CHECK(build_gen_lut(&g, 0, 1));
+    double worst = 0.0, worst_f = 0.0;
+    for (int i = 0; i < 400; i++) {
+        double v0 = rng_uniform(GL_V_LO, GL_THETA), s1 = rng_uniform(0.0, 16.0);
+        double s2 = rng_uniform(-8.0, 0.0);
+        /* up to twice the horizon: chained segments */
+        double dt = i % 4 == 0 ? rng_uniform(0.0, 2.0) : exp(rng_uniform(log(1e-3), log(360.0)));
+        double v, a1, a2;
+        CHECK_OK(eds_gen_lut_advance(g.lut, v0, s1, s2, dt, &v, &a1, &a2));
+        double err = fabs(v - gl_v(v0, s1, s2, dt));
+        if (err > worst)
+            worst = err;
+        CHECK_NEAR(a1, s1 * exp(-dt / GL_TAU_1), 1e-12);
+        CHECK_NEAR(a2, s2 * exp(-dt / GL_TAU_2), 1e-12);
+        double f;
+        CHECK_OK(eds_gen_lut_dv_dt(g.lut, v0, s1, s2, &f));
+        if (fabs(f - gl_f(v0, s1, s2)) > worst_f)
+            worst_f = fabs(f - gl_f(v0, s1, s2));
+        CHECK(eds_gen_lut_in_table(g.lut, v0, s1, s2) == 1);
+    }
+    if (getenv("EDSIM_TEST_VERBOSE"))
+        printf("  gen advance vs closed form: worst %.3g mV, dv/dt %.3g mV/ms\n", worst, worst_f);
+    CHECK(worst <= 1e-5);
+    CHECK(worst_f <= 1e-9);
+    free_gen_lut(&g);
+}
+
+/* Predictions agree with the closed form's first crossing, with and without the reach bound, and
+ * with short clean spans (re-checks at the segment ends, followed here as the simulation does). */
+static void test_gen_predict_matches_the_closed_form(void)
+{
+    const int32_t spans[3] = {0, 0, 40};
+    const int reach[3] = {1, 0, 1};
+    for (int variant = 0; variant < 3; variant++) {
+        gen_lut g;
+        CHECK(build_gen_lut(&g, spans[variant], reach[variant]));
+        double worst = 0.0;
+        int n_cross = 0, n_none = 0;
+        for (int i = 0; i < 300; i++) {
+            double v0 = rng_uniform(GL_V_LO, GL_THETA - 0.01), s1 = rng_uniform(0.0, 16.0);
+            double s2 = rng_uniform(-8.0, 0.0) * (i % 3 == 0 ? 0.1 : 1.0);
+            double want = gl_cross(v0, s1, s2, 400.0);
+            /* follow re-checks as the simulation does */
+            double t0 = 0.0, v = v0, a1 = s1, a2 = s2, got = INFINITY;
+            for (int hop = 0; hop < 10000; hop++) {
+                double when;
+                int recheck;
+                CHECK_OK(eds_gen_lut_predict(g.lut, v, a1, a2, &when, &recheck));
+                if (!recheck) {
+                    got = t0 + when;
+                    break;
+                }
+                CHECK(when > 0.0);
+                CHECK_OK(eds_gen_lut_advance(g.lut, v, a1, a2, when, &v, &a1, &a2));
+                t0 += when;
+                if (t0 > 400.0)
+                    break;
+            }
+            if (isinf(want)) {
+                n_none++;
+                CHECK(isinf(got) || got > 400.0);
+                continue;
+            }
+            n_cross++;
+            double slope = gl_f(GL_THETA, s1 * exp(-want / GL_TAU_1), s2 * exp(-want / GL_TAU_2));
+            if (slope < 1e-2)
+                continue; /* grazing: ill-conditioned */
+            double err = fabs(got - want);
+            if (err > worst)
+                worst = err;
+            if (err > 1e-5)
+                printf("  predict(v0=%.17g, s1=%.17g, s2=%.17g) = %.17g, closed form %.17g\n",
+                       v0, s1, s2, got, want);
+        }
+        if (getenv("EDSIM_TEST_VERBOSE"))
+            printf("  gen predict variant %d: worst %.3g ms (%d crossing, %d none)\n", variant,
+                   worst, n_cross, n_none);
+        CHECK(n_cross > 50 && n_none > 20);
+        CHECK(worst <= 1e-5);
+        free_gen_lut(&g);
+    }
+}
+
+static void test_gen_short_segments_and_fallback_agree_with_the_closed_form(void)
+{
+    gen_lut g;
+    CHECK(build_gen_lut(&g, 25, 1)); /* clean for 25 nodes (~0.2 ms): numerical segments */
+    gen_lut whole;
+    CHECK(build_gen_lut(&whole, 0, 1));
+    double worst = 0.0, worst_out = 0.0;
+    for (int i = 0; i < 60; i++) {
+        double v0 = rng_uniform(GL_V_LO, GL_THETA), s1 = rng_uniform(0.0, 16.0);
+        double s2 = rng_uniform(-8.0, 0.0), dt = rng_uniform(0.0, 30.0);
+        double v, a1, a2;
+        CHECK_OK(eds_gen_lut_advance(g.lut, v0, s1, s2, dt, &v, &a1, &a2));
+        if (fabs(v - gl_v(v0, s1, s2, dt)) > worst)
+            worst = fabs(v - gl_v(v0, s1, s2, dt));
+        /* outside the table: v below v_lo, s beyond the axes (F is extrapolated: exact here) */
+        double o0 = i % 2 ? GL_V_LO - rng_uniform(0.1, 40.0) : v0;
+        double o1 = i % 3 ? s1 + 17.0 : s1, o2 = i % 3 == 1 ? s2 : -8.0 - rng_uniform(0.1, 8.0);
+        CHECK(eds_gen_lut_in_table(whole.lut, o0, o1, o2) == 0);
+        CHECK_OK(eds_gen_lut_advance(whole.lut, o0, o1, o2, dt, &v, &a1, &a2));
+        /* (above threshold F is clamped at the top of its axis: compare below threshold) */
+        if (isinf(gl_cross(o0, o1, o2, dt)) && fabs(v - gl_v(o0, o1, o2, dt)) > worst_out)
+            worst_out = fabs(v - gl_v(o0, o1, o2, dt));
+    }
+    if (getenv("EDSIM_TEST_VERBOSE"))
+        printf("  gen segments: worst %.3g mV; outside the table: worst %.3g mV\n", worst,
+               worst_out);
+    CHECK(worst <= 1e-5);
+    CHECK(worst_out <= 1e-5);
+    /* the simulation counts updates outside the table */
+    eds_sim *sim = NULL;
+    uint32_t n0 = 0;
+    CHECK_OK(eds_sim_new(1, &sim));
+    CHECK_OK(eds_sim_add_gen(sim, whole.lut, 1, &n0));
+    double v = GL_V_LO - 5.0, s1 = 40.0, s2 = 0.0;
+    CHECK_OK(eds_sim_set_state(sim, n0, 1, &v, &s1, &s2));
+    CHECK_OK(eds_sim_run(sim, 3.0));
+    double v1, a1, a2;
+    eds_stats st;
+    CHECK_OK(eds_sim_stats(sim, &st));
+    CHECK(st.n_fallback > 0);
+    CHECK(st.n_spikes == 1); /* crosses at gl_cross(...) < 3 ms */
+    CHECK_OK(eds_sim_get_state(sim, n0, 1, &v1, &a1, &a2));
+    CHECK(v1 == -65.0); /* refractory */
+    eds_sim_free(sim);
+    free_gen_lut(&g);
+    free_gen_lut(&whole);
+}
+
+/* Reference of one neuron driven by deliveries (time, receptor, weight): the closed form between
+ * events, crossings by gl_cross, reset and refractoriness as in sim.c. */
+static int gl_driven(const double *t_in, const int *rec_in, const double *w_in, int n_in,
+                     double until, double *fires, int cap)
+{
+    double t_last = 0.0, v = GL_E_L, s1 = 0.0, s2 = 0.0, refr_until = -INFINITY;
+    int k = 0, n_fires = 0;
+    for (int guard = 0; guard < 100000; guard++) {
+        double t_fire = INFINITY;
+        if (t_last >= refr_until)
+            t_fire = t_last + gl_cross(v, s1, s2, until - t_last + 1.0);
+        double t_ref = refr_until > t_last ? refr_until : INFINITY;
+        double t_del = k < n_in ? t_in[k] : INFINITY;
+        double t = fmin(t_fire, fmin(t_ref, t_del));
+        if (!(t < until))
+            break;
+        double dt = t - t_last;
+        if (t == t_fire || t == t_ref) {
+            v = -65.0;
+            if (t == t_fire) {
+                refr_until = t + 2.0;
+                if (n_fires < cap)
+                    fires[n_fires++] = t;
+            }
+        } else if (t >= refr_until) {
+            v = gl_v(v, s1, s2, dt);
+        }
+        s1 *= exp(-dt / GL_TAU_1);
+        s2 *= exp(-dt / GL_TAU_2);
+        t_last = t;
+        if (t == t_del) {
+            if (rec_in[k])
+                s2 += w_in[k];
+            else
+                s1 += w_in[k];
+            k++;
+        }
+    }
+    return n_fires;
+}
+
+static void test_gen_population_in_a_simulation_fires_as_the_closed_form(void)
+{
+    gen_lut g;
+    CHECK(build_gen_lut(&g, 30, 1)); /* short clean spans: the simulation re-checks */
+    eds_sim *sim = NULL;
+    uint32_t n0 = 0, src = 0;
+    CHECK_OK(eds_sim_new(9, &sim));
+    CHECK_OK(eds_sim_add_gen(sim, g.lut, 1, &n0));
+    CHECK_OK(eds_sim_add_spike_source(sim, 2, &src));
+    CHECK_OK(eds_sim_record_spikes(sim, n0, 1, 1));
+    enum { N_IN = 120 };
+    double t_exc[N_IN], t_inh[N_IN / 4], deliv[N_IN + N_IN / 4], w[N_IN + N_IN / 4];
+    int rec[N_IN + N_IN / 4];
+    for (int i = 0; i < N_IN; i++)
+        t_exc[i] = 2.0 + 2.5 * i + rng_uniform(0.0, 1.0);
+    for (int i = 0; i < N_IN / 4; i++)
+        t_inh[i] = 3.3 + 10.0 * i;
+    CHECK_OK(eds_sim_add_spike_times(sim, src, t_exc, N_IN));
+    CHECK_OK(eds_sim_add_spike_times(sim, src + 1, t_inh, N_IN / 4));
+    const uint32_t pre[2] = {src, src + 1}, post[2] = {n0, n0};
+    const float wt[2] = {8.0f, -6.0f};
+    const double d[2] = {0.5, 0.5};
+    const uint8_t r[2] = {0, 1};
+    CHECK_OK(eds_sim_add_synapses(sim, 2, pre, post, wt, d, r));
+    CHECK_OK(eds_sim_run(sim, 310.0));
+    CHECK_QUEUE(sim);
+    spikes s = drain_all(sim);
+    /* merge the deliveries in time order (distinct times) */
+    int ie = 0, ii = 0, n = 0;
+    while (ie < N_IN || ii < N_IN / 4) {
+        int take_e = ii >= N_IN / 4 || (ie < N_IN && t_exc[ie] < t_inh[ii]);
+        deliv[n] = (take_e ? t_exc[ie] : t_inh[ii]) + 0.5;
+        rec[n] = !take_e;
+        w[n] = take_e ? (double)wt[0] : (double)wt[1];
+        take_e ? ie++ : ii++;
+        n++;
+    }
+    double fires[256];
+    int n_ref = gl_driven(deliv, rec, w, n, 310.0, fires, 256);
+    CHECK(n_ref > 10);
+    CHECK(s.n == (uint64_t)n_ref);
+    double worst = 0.0;
+    for (uint64_t i = 0; i < s.n && i < (uint64_t)n_ref; i++) {
+        CHECK(s.id[i] == n0);
+        if (fabs(s.t[i] - fires[i]) > worst)
+            worst = fabs(s.t[i] - fires[i]);
+    }
+    if (getenv("EDSIM_TEST_VERBOSE"))
+        printf("  gen population: %d spikes, worst %.3g ms\n", n_ref, worst);
+    CHECK(worst <= 1e-5);
+    spikes_free(&s);
+    eds_stats st;
+    CHECK_OK(eds_sim_stats(sim, &st));
+    CHECK(st.n_fallback == 0);
+    /* state access, and set_state takes any sign of the synaptic variables */
+    double v = -60.0, s1 = -0.5, s2 = 0.5, v1, a1, a2;
+    CHECK_OK(eds_sim_set_state(sim, n0, 1, &v, &s1, &s2));
+    CHECK_OK(eds_sim_get_state(sim, n0, 1, &v1, &a1, &a2));
+    CHECK(v1 == v && a1 == s1 && a2 == s2);
+    CHECK_OK(eds_sim_run(sim, 320.0));
+    CHECK_OK(eds_sim_get_state(sim, n0, 1, &v1, &a1, &a2));
+    CHECK_NEAR(v1, gl_v(v, s1, s2, 10.0), 1e-6);
+    CHECK_RC(eds_sim_add_gen(NULL, g.lut, 1, &n0), EDS_NULLPTR);
+    CHECK_RC(eds_sim_add_gen(sim, NULL, 1, &n0), EDS_NULLPTR);
+    CHECK_RC(eds_sim_add_gen(sim, g.lut, 1, NULL), EDS_NULLPTR);
+    CHECK_RC(eds_sim_add_gen(sim, g.lut, 1, &n0), EDS_STATE); /* after the first run */
+    eds_sim_free(sim);
+    free_gen_lut(&g);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------------------------- */
 
@@ -2080,6 +2586,12 @@ int main(void)
         RUN_TEST(test_samplers_record_state_at_regular_times);
     }
     free_lut(&g_tt);
+
+    RUN_TEST(test_gen_lut_new_validates_the_table);
+    RUN_TEST(test_gen_advance_matches_the_closed_form);
+    RUN_TEST(test_gen_predict_matches_the_closed_form);
+    RUN_TEST(test_gen_short_segments_and_fallback_agree_with_the_closed_form);
+    RUN_TEST(test_gen_population_in_a_simulation_fires_as_the_closed_form);
 
     printf("%ld passed, %ld failed\n", g_passed, g_failed);
     return g_failed > 0 ? 1 : 0;
