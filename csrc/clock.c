@@ -8,9 +8,9 @@
  *   - one step may fire at most once; the spike time is interpolated inside the step (cubic
  *     Hermite through the values and slopes at both ends), and the part of the step after the
  *     spike is integrated again from the reset state;
- *   - an input arriving `late` ms before the state's time is applied with the decay it would
- *     have had over that wait (its effect on v during the wait is the time-driven error); a jump
- *     of v has no decay and is applied as is;
+ *   - sim.c splits a step at the arrival times of its inputs and calls step for each piece, so
+ *     inputs act exactly when they arrive (input() is called with late = 0; a positive `late`
+ *     would decay a conductance jump over that wait, a jump of v is applied as is);
  *   - models whose upswing blows up in finite time (Izhikevich, AdEx) integrate it in substeps
  *     that move v by a bounded amount, so that neither the crossing nor the state after it
  *     depends on one RK4 step straddling the singularity;

@@ -34,9 +34,9 @@ typedef enum {
     EDS_EV_FIRE = 0,        /* predicted threshold crossing; stale if the generation changed */
     EDS_EV_EMIT = 1,        /* spike of a source (spike times or Poisson) */
     EDS_EV_REFRAC_END = 2,  /* end of the refractory period */
-    EDS_EV_DELIVER = 3,     /* arrival of one spike over one distinct delay */
-    EDS_EV_SAMPLE = 4,      /* state sample of one sampler */
-    EDS_EV_STEP = 5,        /* one fixed step of a time-driven population */
+    EDS_EV_STEP = 3,        /* end of one fixed step of a time-driven population */
+    EDS_EV_DELIVER = 4,     /* arrival of one spike over one distinct delay */
+    EDS_EV_SAMPLE = 5,      /* state sample of one sampler */
     EDS_EV_RECHECK = 6,     /* prediction horizon reached: predict again */
     EDS_N_EVENT_KINDS
 } eds_event_kind;
@@ -183,8 +183,9 @@ int eds_sim_add_curr_exp(eds_sim *sim, const eds_curr_params *params, uint32_t n
 int eds_sim_add_curr_delta(eds_sim *sim, const eds_curr_params *params, uint32_t n,
                            uint32_t *first_id);
 /* n neurons of a time-driven model stepped every dt ms from now; params per eds_clock_model_info.
- * Inputs arriving during a step act at the start of the next one (their decay over the wait is
- * accounted for); spike times are interpolated within the step. */
+ * A step is integrated when it ends, splitting it at the exact arrival times of its inputs; spike
+ * times are interpolated within the step. Hence every synapse from a time-driven population needs
+ * delay >= dt (EDS_INVALID otherwise), as in NEST. */
 int eds_sim_add_clock(eds_sim *sim, int model, uint32_t n, double dt, const double *params,
                       uint32_t n_params, uint32_t *first_id);
 int eds_sim_add_spike_source(eds_sim *sim, uint32_t n, uint32_t *first_id);

@@ -143,7 +143,13 @@ typedef struct {
     double *params;
     double *x;                          /* n * clock->n_state */
     double dt, t0;
-    uint64_t step_k;                    /* the next step starts at t0 + step_k * dt */
+    uint64_t step_k;                    /* the state is at t0 + step_k * dt */
+    /* inputs of the step under way, in arrival order, and scratch to group them by neuron */
+    uint32_t *in_j;
+    double *in_t, *in_w;
+    uint8_t *in_r;
+    uint64_t n_in, cap_in;
+    uint64_t *in_order, cap_order, *in_start;
     /* SPIKES: per source a sorted array of times and a cursor. */
     double **times;
     uint64_t *n_times, *cap_times, *cursor;

@@ -8,7 +8,8 @@
  *   - an event-driven neuron's state (v, s1, s2) is exact at t_last; v is clamped at v_reset
  *     while t < refr_until; each new prediction bumps gen, and FIRE/RECHECK/REFRAC_END events
  *     carrying an older gen are stale and dropped;
- *   - a time-driven neuron's state is at the start of its population's next step;
+ *   - a time-driven neuron's state is at the start of its population's step under way; the
+ *     inputs of that step wait in a buffer until the STEP event at its end;
  *   - after a failed call that mutates the simulation, every later call returns EDS_STATE.
  *
  * The run loop, per popped event:
@@ -18,7 +19,8 @@
  *   DELIVER     apply one delay group to its targets (each: advance, add weight, predict),
  *               schedule the source's next delay group
  *   SAMPLE      sample the sampler's neurons, schedule the next sample
- *   STEP        advance a time-driven population by dt, send its spikes, schedule the next step
+ *   STEP        integrate a time-driven population over the step ending now, split at its
+ *               inputs' arrival times; send its spikes; schedule the next step's end
  *   RECHECK     advance to the horizon reached, predict again
  */
 #include <math.h>
@@ -44,6 +46,12 @@ static void pop_free(eds__pop *p)
     free(p->s2);
     free(p->params);
     free(p->x);
+    free(p->in_j);
+    free(p->in_t);
+    free(p->in_w);
+    free(p->in_r);
+    free(p->in_order);
+    free(p->in_start);
     free(p->t_last);
     free(p->refr_until);
     free(p->gen);
@@ -318,8 +326,13 @@ int eds_sim_add_clock(eds_sim *sim, int model, uint32_t n, double dt, const doub
     memcpy(p->params, params, n_params * sizeof(double));
     for (uint32_t j = 0; j < n; j++)
         ops->init(p->params, p->x + (size_t)j * ops->n_state);
+    p->in_start = calloc((size_t)n + 1, sizeof(uint64_t));
+    if (!p->in_start) {
+        sim->failed = 1;
+        return EDS_NOMEM;
+    }
     sim->stats.bytes_neurons += (uint64_t)n * ops->n_state * sizeof(double);
-    int rc = schedule(sim, p->t0, EDS_EV_STEP, (uint32_t)(p - sim->pops), 0, 0.0);
+    int rc = schedule(sim, p->t0 + dt, EDS_EV_STEP, (uint32_t)(p - sim->pops), 0, 0.0);
     if (rc != EDS_OK)
         sim->failed = 1;
     return rc;
@@ -498,8 +511,14 @@ static int send_spike(eds_sim *sim, uint32_t id, double t)
     if (sim->recorded[id])
         EDS_CHECK(eds__record_spike(sim, t, id));
     uint64_t g = sim->grp_of[id];
-    if (g < sim->grp_of[id + 1])
-        EDS_CHECK(schedule(sim, t + sim->grp_delay[g], EDS_EV_DELIVER, id, 0, t));
+    if (g < sim->grp_of[id + 1]) {
+        double arrival = t + sim->grp_delay[g];
+        /* a time-driven spike found at the end of its step, with delay == dt, may land a few
+         * ulps before now through rounding; it is due now (delays >= dt are enforced) */
+        if (arrival < sim->now && sim->now - arrival <= 8 * 2.220446049250313e-16 * fabs(sim->now))
+            arrival = sim->now;
+        EDS_CHECK(schedule(sim, arrival, EDS_EV_DELIVER, id, 0, t));
+    }
     return EDS_OK;
 }
 
@@ -605,6 +624,8 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
     return predict(sim, p, j);
 }
 
+static int buffer_input(eds__pop *p, uint32_t j, double t, int receptor, double w);
+
 static int on_deliver(eds_sim *sim, const eds__event *e)
 {
     const double t = e->t;
@@ -617,10 +638,7 @@ static int on_deliver(eds_sim *sim, const eds__event *e)
         uint32_t j = target - p->first;
         sim->stats.n_synaptic_events++;
         if (p->kind == EDS__POP_CLOCK) {
-            /* the neuron's state is at the start of its next step, t0 + step_k dt >= t */
-            double late = p->t0 + (double)p->step_k * p->dt - t;
-            p->clock->input(p->params, p->x + (size_t)j * p->clock->n_state, inhibitory, w,
-                            late > 0.0 ? late : 0.0);
+            EDS_CHECK(buffer_input(p, j, t, inhibitory, w));
         } else {
             EDS_CHECK(input_event_driven(sim, p, j, t, inhibitory, w));
         }
@@ -631,24 +649,70 @@ static int on_deliver(eds_sim *sim, const eds__event *e)
     return EDS_OK;
 }
 
-/* STEP of time-driven population e->id from t = t0 + step_k dt to the next grid time. */
+/* Keeps an input of a time-driven neuron until the end of the step under way. */
+static int buffer_input(eds__pop *p, uint32_t j, double t, int receptor, double w)
+{
+    uint64_t need = p->n_in + 1, c1 = p->cap_in, c2 = c1, c3 = c1, c4 = c1;
+    EDS_CHECK(eds__grow((void **)&p->in_j, &c1, need, sizeof(uint32_t)));
+    EDS_CHECK(eds__grow((void **)&p->in_t, &c2, need, sizeof(double)));
+    EDS_CHECK(eds__grow((void **)&p->in_w, &c3, need, sizeof(double)));
+    EDS_CHECK(eds__grow((void **)&p->in_r, &c4, need, sizeof(uint8_t)));
+    p->cap_in = c1;
+    p->in_j[p->n_in] = j;
+    p->in_t[p->n_in] = t;
+    p->in_w[p->n_in] = w;
+    p->in_r[p->n_in] = (uint8_t)receptor;
+    p->n_in++;
+    return EDS_OK;
+}
+
+/* Integrates neuron j over [from, to), sending a spike if it fires. */
+static int clock_advance(eds_sim *sim, eds__pop *p, uint32_t j, double from, double to)
+{
+    if (!(to > from))
+        return EDS_OK;
+    int spiked = 0;
+    double offset = 0.0;
+    p->clock->step(p->params, p->x + (size_t)j * p->clock->n_state, to - from, &spiked, &offset);
+    if (spiked) {
+        sim->stats.n_spikes++;
+        EDS_CHECK(send_spike(sim, p->first + j, from + offset));
+    }
+    return EDS_OK;
+}
+
+/* STEP: population e->id integrates the step ending now, each neuron's step split at the
+ * arrival times of its inputs (grouped by neuron with a stable counting sort). */
 static int on_step(eds_sim *sim, const eds__event *e)
 {
     eds__pop *p = &sim->pops[e->id];
     const eds__clock_ops *ops = p->clock;
-    double t_next = p->t0 + (double)(p->step_k + 1) * p->dt;
-    double h = t_next - e->t;
-    p->step_k++;
+    const double t_start = p->t0 + (double)p->step_k * p->dt, t_end = e->t;
+    uint64_t *start = p->in_start;
+    memset(start, 0, ((size_t)p->n + 1) * sizeof(uint64_t));
+    for (uint64_t i = 0; i < p->n_in; i++)
+        start[p->in_j[i] + 1]++;
+    for (uint32_t j = 0; j < p->n; j++)
+        start[j + 1] += start[j];
+    EDS_CHECK(eds__grow((void **)&p->in_order, &p->cap_order, p->n_in ? p->n_in : 1,
+                        sizeof(uint64_t)));
+    for (uint64_t i = 0; i < p->n_in; i++)
+        p->in_order[start[p->in_j[i]]++] = i; /* start[j] now ends neuron j's inputs */
+    uint64_t k = 0;
     for (uint32_t j = 0; j < p->n; j++) {
-        int spiked = 0;
-        double offset = 0.0;
-        ops->step(p->params, p->x + (size_t)j * ops->n_state, h, &spiked, &offset);
-        if (spiked) {
-            sim->stats.n_spikes++;
-            EDS_CHECK(send_spike(sim, p->first + j, e->t + offset));
+        double cursor = t_start;
+        for (; k < start[j]; k++) {
+            uint64_t i = p->in_order[k];
+            EDS_CHECK(clock_advance(sim, p, j, cursor, p->in_t[i]));
+            if (p->in_t[i] > cursor)
+                cursor = p->in_t[i];
+            ops->input(p->params, p->x + (size_t)j * ops->n_state, p->in_r[i], p->in_w[i], 0.0);
         }
+        EDS_CHECK(clock_advance(sim, p, j, cursor, t_end));
     }
-    return schedule(sim, t_next, EDS_EV_STEP, e->id, 0, 0.0);
+    p->n_in = 0;
+    p->step_k++;
+    return schedule(sim, p->t0 + (double)(p->step_k + 1) * p->dt, EDS_EV_STEP, e->id, 0, 0.0);
 }
 
 static int dispatch(eds_sim *sim, const eds__event *e)

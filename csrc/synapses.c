@@ -30,6 +30,9 @@ int eds_sim_add_synapses(eds_sim *sim, size_t n, const uint32_t *pre, const uint
             return EDS_INVALID;
         if (kind == EDS__POP_COND && !(weight[i] >= 0.0f))
             return EDS_INVALID;
+        const eds__pop *src = &sim->pops[sim->pop_of[pre[i]]];
+        if (src->kind == EDS__POP_CLOCK && !(delay[i] >= src->dt))
+            return EDS_INVALID; /* its spikes are found at the end of a step */
     }
     uint64_t need = sim->n_staged + n;
     if (need < sim->n_staged)

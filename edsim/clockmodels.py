@@ -10,9 +10,9 @@ conventions of that file:
   integrate the rest of the step again from the reset state;
 * models whose upswing blows up in finite time (Izhikevich, AdEx) take RK4 substeps in the upswing
   so that the voltage moves by at most a few mV per substep;
-* an input arriving between two steps acts at the start of the next step: a conductance jump
-  decays over the wait, a voltage jump is applied as is (the wait is the time-driven error), so
-  inputs on the step grid add no error.
+* a step is integrated when it ends, split at the exact arrival times of its inputs, so input
+  timing adds no error; spikes are found at the end of a step, so delays from a time-driven
+  population must be >= dt (as in NEST).
 
 Example
 -------

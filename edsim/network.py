@@ -473,6 +473,12 @@ class Network:
         if np.any(~(d > 0)) or np.any(~np.isfinite(d)):
             bad = d[~(np.isfinite(d) & (d > 0))][0]
             raise ParameterError(f"delay must be > 0 ms (got {bad} in projection '{name}')")
+        if pre.dt is not None and np.any(d < pre.dt):
+            raise ParameterError(
+                f"delay must be >= dt = {pre.dt} ms from time-driven population '{pre.name}' "
+                f"(got {d[d < pre.dt][0]} in projection '{name}'): its spikes are found at the "
+                "end of each step"
+            )
         if n:
             self._sim.add_synapses(pre.ids[edges.pre], post.ids[edges.post], w, d,
                                    np.full(n, _RECEPTORS[receptor_type], np.uint8))

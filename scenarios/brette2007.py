@@ -152,3 +152,15 @@ def main(bench: Benchmark, argv=None) -> dict:
         print(f"  peers: {bench.peers}")
     print(f"  spikes in {args.out}/{bench.name}_exc.h5, {bench.name}_inh.h5; plot {args.out}/{bench.name}.png")
     return summary
+
+
+def entry_points(bench: Benchmark):
+    """``build(seed, scale, record_v, table_dir)`` and ``main(argv)`` of one benchmark's script."""
+
+    def build_one(seed: int = 1, scale: float = 1.0, record_v: int = 0, table_dir=None):
+        return build(bench, seed, scale, record_v, table_dir)
+
+    def main_one(argv=None) -> dict:
+        return main(bench, argv)
+
+    return build_one, main_one

@@ -22,10 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import edsim  # noqa: E402
-from brette2007 import Benchmark  # noqa: E402
-from brette2007 import main as _main  # noqa: E402
-from brette2007 import build as _build  # noqa: E402
-from brette2007 import summarize  # noqa: E402,F401
+from brette2007 import Benchmark, entry_points, summarize  # noqa: E402,F401
 
 CELL = dict(cm=0.2, tau_m=20.0, v_rest=-60.0, v_thresh=-50.0, v_reset=-60.0, tau_refrac=5.0,
             tau_syn_E=5.0, tau_syn_I=10.0, e_rev_E=0.0, e_rev_I=-80.0, i_offset=0.0)
@@ -36,12 +33,7 @@ BENCHMARK = Benchmark(
 )
 
 
-def build(seed: int = 1, scale: float = 1.0, record_v: int = 0, table_dir=None):
-    return _build(BENCHMARK, seed, scale, record_v, table_dir)
-
-
-def main(argv=None) -> dict:
-    return _main(BENCHMARK, argv)
+build, main = entry_points(BENCHMARK)
 
 
 if __name__ == "__main__":
