@@ -36,6 +36,23 @@ typedef struct {
     uint64_t size, cap, seq, max_size;
 } eds__queue;
 
+/* Indexed heap of at most one pending event per neuron (queue.c). */
+#define EDS__NOT_QUEUED UINT32_MAX
+typedef struct {
+    uint32_t *heap, *pos;
+    double *t;
+    uint64_t *key;
+    uint32_t size, max_size;
+    uint64_t cap_ids;
+} eds__nqueue;
+
+int eds__nqueue_reserve(eds__nqueue *q, uint32_t n_ids);
+void eds__nqueue_set(eds__nqueue *q, uint32_t id, double t, uint64_t key);
+void eds__nqueue_remove(eds__nqueue *q, uint32_t id);
+uint32_t eds__nqueue_pop(eds__nqueue *q); /* requires size > 0 */
+int eds__nqueue_check(const eds__nqueue *q);
+void eds__nqueue_free(eds__nqueue *q);
+
 int eds__queue_push(eds__queue *q, double t, int kind, uint32_t id, uint32_t aux, double aux_t);
 void eds__queue_pop(eds__queue *q, eds__event *out); /* requires size > 0 */
 int eds__queue_check(const eds__queue *q);
@@ -173,7 +190,8 @@ struct eds_sim {
     double now;
     int started;            /* connectivity frozen */
     int failed;             /* a mutating call failed: refuse further work */
-    eds__queue queue;
+    eds__queue queue;       /* every event but the neurons' own */
+    eds__nqueue nqueue;     /* FIRE, REFRAC_END and RECHECK: one slot per event-driven neuron */
     eds__pop *pops;
     uint32_t n_pops;
     uint32_t n_ids;

@@ -66,3 +66,125 @@ void eds__queue_free(eds__queue *q)
     free(q->ev);
     memset(q, 0, sizeof *q);
 }
+
+/* ---- the neuron queue: at most one pending event per neuron, re-keyed in place ----
+ *
+ * An event-driven neuron has at most one valid pending event of its own at any time (its
+ * predicted firing, its end of refractoriness, or a re-check of its prediction). Keeping those in
+ * an indexed heap, one slot per neuron, replaces "push a new event, drop the old one when it
+ * pops" (which left 96 % stale events in a voltage-jump network) by an in-place update. Keys come
+ * from the main queue's sequence counter, so the total order (t, rank, seq) spans both heaps.
+ * Invariant: heap order on (t[id], key[id]); pos[heap[i]] == i; pos[id] == EDS__NOT_QUEUED for
+ * neurons without a pending event. */
+
+static inline int n_before(const eds__nqueue *q, uint32_t a, uint32_t b)
+{
+    return q->t[a] < q->t[b] || (q->t[a] == q->t[b] && q->key[a] < q->key[b]);
+}
+
+static void n_place(eds__nqueue *q, uint32_t i, uint32_t id)
+{
+    q->heap[i] = id;
+    q->pos[id] = i;
+}
+
+static void n_sift_up(eds__nqueue *q, uint32_t i)
+{
+    uint32_t id = q->heap[i];
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (!n_before(q, id, q->heap[parent]))
+            break;
+        n_place(q, i, q->heap[parent]);
+        i = parent;
+    }
+    n_place(q, i, id);
+}
+
+static void n_sift_down(eds__nqueue *q, uint32_t i)
+{
+    uint32_t id = q->heap[i], n = q->size;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && n_before(q, q->heap[c + 1], q->heap[c]))
+            c++;
+        if (!n_before(q, q->heap[c], id))
+            break;
+        n_place(q, i, q->heap[c]);
+        i = c;
+    }
+    n_place(q, i, id);
+}
+
+int eds__nqueue_reserve(eds__nqueue *q, uint32_t n_ids)
+{
+    uint64_t old = q->cap_ids, c1 = old, c2 = old, c3 = old, c4 = old;
+    EDS_CHECK(eds__grow((void **)&q->heap, &c1, n_ids, sizeof(uint32_t)));
+    EDS_CHECK(eds__grow((void **)&q->pos, &c2, n_ids, sizeof(uint32_t)));
+    EDS_CHECK(eds__grow((void **)&q->t, &c3, n_ids, sizeof(double)));
+    EDS_CHECK(eds__grow((void **)&q->key, &c4, n_ids, sizeof(uint64_t)));
+    for (uint64_t i = old; i < c2; i++)
+        q->pos[i] = EDS__NOT_QUEUED;
+    q->cap_ids = c1;
+    return EDS_OK;
+}
+
+void eds__nqueue_set(eds__nqueue *q, uint32_t id, double t, uint64_t key)
+{
+    uint32_t i = q->pos[id];
+    q->t[id] = t;
+    q->key[id] = key;
+    if (i == EDS__NOT_QUEUED) {
+        i = q->size++;
+        n_place(q, i, id);
+        if (q->size > q->max_size)
+            q->max_size = q->size;
+        n_sift_up(q, i);
+        return;
+    }
+    n_sift_up(q, i);
+    n_sift_down(q, q->pos[id]);
+}
+
+void eds__nqueue_remove(eds__nqueue *q, uint32_t id)
+{
+    uint32_t i = q->pos[id];
+    if (i == EDS__NOT_QUEUED)
+        return;
+    q->pos[id] = EDS__NOT_QUEUED;
+    uint32_t last = q->heap[--q->size];
+    if (i == q->size)
+        return;
+    n_place(q, i, last);
+    n_sift_up(q, i);
+    n_sift_down(q, q->pos[last]);
+}
+
+uint32_t eds__nqueue_pop(eds__nqueue *q)
+{
+    uint32_t id = q->heap[0];
+    eds__nqueue_remove(q, id);
+    return id;
+}
+
+int eds__nqueue_check(const eds__nqueue *q)
+{
+    for (uint32_t i = 0; i < q->size; i++) {
+        if (q->pos[q->heap[i]] != i)
+            return EDS_STATE;
+        if (i > 0 && n_before(q, q->heap[i], q->heap[(i - 1) / 2]))
+            return EDS_STATE;
+    }
+    return EDS_OK;
+}
+
+void eds__nqueue_free(eds__nqueue *q)
+{
+    free(q->heap);
+    free(q->pos);
+    free(q->t);
+    free(q->key);
+    memset(q, 0, sizeof *q);
+}

@@ -6,8 +6,8 @@
  * event per population and step). Invariants:
  *   - every event in the queue has t >= now; the loop pops in (t, rank, seq) order only;
  *   - an event-driven neuron's state (v, s1, s2) is exact at t_last; v is clamped at v_reset
- *     while t < refr_until; each new prediction bumps gen, and FIRE/RECHECK/REFRAC_END events
- *     carrying an older gen are stale and dropped;
+ *     while t < refr_until; its one pending event of its own (FIRE, REFRAC_END or RECHECK)
+ *     sits in the neuron queue and is re-keyed in place by each new prediction, so none is stale;
  *   - a time-driven neuron's state is at the start of its population's step under way; the
  *     inputs of that step wait in a buffer until the STEP event at its end;
  *   - after a failed call that mutates the simulation, every later call returns EDS_STATE.
@@ -75,6 +75,7 @@ void eds_sim_free(eds_sim *sim)
     free(sim->pop_of);
     free(sim->recorded);
     eds__queue_free(&sim->queue);
+    eds__nqueue_free(&sim->nqueue);
     eds__synapses_free(sim);
     eds__record_free(sim);
     free(sim);
@@ -95,14 +96,17 @@ int eds_sim_stats(const eds_sim *sim, eds_stats *out)
     if (!sim || !out)
         return EDS_NULLPTR;
     *out = sim->stats;
-    out->heap_size = sim->queue.size;
-    out->heap_max = sim->queue.max_size;
+    out->heap_size = sim->queue.size + sim->nqueue.size;
+    out->heap_max = sim->queue.max_size + sim->nqueue.max_size; /* sum of both maxima */
     return EDS_OK;
 }
 
 int eds_sim_check_queue(const eds_sim *sim)
 {
-    return sim ? eds__queue_check(&sim->queue) : EDS_NULLPTR;
+    if (!sim)
+        return EDS_NULLPTR;
+    EDS_CHECK(eds__queue_check(&sim->queue));
+    return eds__nqueue_check(&sim->nqueue);
 }
 
 /* Pushes an event, refusing one in the past. */
@@ -137,6 +141,7 @@ static int add_pop(eds_sim *sim, int kind, uint32_t n, eds__pop **out, uint32_t 
     uint8_t *rec = realloc(sim->recorded, new_ids);
     if (!rec)
         return EDS_NOMEM;
+    EDS_CHECK(eds__nqueue_reserve(&sim->nqueue, new_ids));
     sim->recorded = rec;
     eds__pop *p = &sim->pops[sim->n_pops];
     memset(p, 0, sizeof *p);
@@ -175,6 +180,17 @@ static int ev_advance(const eds__pop *p, uint32_t j, double dt, double *v, doubl
     return EDS_OK;
 }
 
+/* Sets neuron id's one pending event (replacing any), refusing one in the past. */
+static int neuron_schedule(eds_sim *sim, uint32_t id, double t, int kind)
+{
+    if (!(t >= sim->now))
+        return EDS_CAUSALITY;
+    if (sim->queue.seq >= ((uint64_t)1 << 56))
+        return EDS_OVERFLOW;
+    eds__nqueue_set(&sim->nqueue, id, t, ((uint64_t)kind << 56) | sim->queue.seq++);
+    return EDS_OK;
+}
+
 static int predict(eds_sim *sim, eds__pop *p, uint32_t j)
 {
     double when;
@@ -188,11 +204,12 @@ static int predict(eds_sim *sim, eds__pop *p, uint32_t j)
     else
         EDS_CHECK(eds__exact_predict(&p->exact, p->v[j], p->s1[j], p->s2[j], &when, &recheck,
                                      &sim->stats));
-    p->gen[j]++;
-    if (isinf(when))
+    if (isinf(when)) {
+        eds__nqueue_remove(&sim->nqueue, p->first + j);
         return EDS_OK;
-    return schedule(sim, p->t_last[j] + when, recheck ? EDS_EV_RECHECK : EDS_EV_FIRE, p->first + j,
-                    p->gen[j], 0.0);
+    }
+    return neuron_schedule(sim, p->first + j, p->t_last[j] + when,
+                           recheck ? EDS_EV_RECHECK : EDS_EV_FIRE);
 }
 
 static int alloc_event_driven(eds_sim *sim, eds__pop *p, double v0)
@@ -532,22 +549,18 @@ static inline void decay_synapses(eds__pop *p, uint32_t j, double t)
     p->t_last[j] = t;
 }
 
+/* FIRE, REFRAC_END and RECHECK come from the neuron queue: always current, never stale. */
 static int on_fire(eds_sim *sim, const eds__event *e)
 {
     eds__pop *p = &sim->pops[sim->pop_of[e->id]];
     uint32_t j = e->id - p->first;
-    if (e->aux != p->gen[j]) {
-        sim->stats.n_stale++;
-        return EDS_OK;
-    }
     decay_synapses(p, j, e->t);
     p->v[j] = p->v_reset;
     sim->stats.n_spikes++;
     EDS_CHECK(send_spike(sim, e->id, e->t));
     if (p->tau_refrac > 0.0) {
         p->refr_until[j] = e->t + p->tau_refrac;
-        p->gen[j]++;
-        return schedule(sim, p->refr_until[j], EDS_EV_REFRAC_END, e->id, p->gen[j], 0.0);
+        return neuron_schedule(sim, e->id, p->refr_until[j], EDS_EV_REFRAC_END);
     }
     return predict(sim, p, j);
 }
@@ -556,10 +569,6 @@ static int on_refrac_end(eds_sim *sim, const eds__event *e)
 {
     eds__pop *p = &sim->pops[sim->pop_of[e->id]];
     uint32_t j = e->id - p->first;
-    if (e->aux != p->gen[j]) {
-        sim->stats.n_stale++;
-        return EDS_OK;
-    }
     decay_synapses(p, j, e->t);
     p->v[j] = p->v_reset;
     return predict(sim, p, j);
@@ -569,10 +578,6 @@ static int on_recheck(eds_sim *sim, const eds__event *e)
 {
     eds__pop *p = &sim->pops[sim->pop_of[e->id]];
     uint32_t j = e->id - p->first;
-    if (e->aux != p->gen[j]) {
-        sim->stats.n_stale++;
-        return EDS_OK;
-    }
     EDS_CHECK(ev_advance(p, j, e->t - p->t_last[j], &p->v[j], &p->s1[j], &p->s2[j], &sim->stats));
     p->t_last[j] = e->t;
     return predict(sim, p, j);
@@ -756,9 +761,28 @@ int eds_sim_run(eds_sim *sim, double until)
         }
         sim->started = 1;
     }
+    /* merge the two heaps: pop whichever holds the earlier event in (t, rank, seq) */
     eds__event e;
-    while (sim->queue.size > 0 && sim->queue.ev[0].t < until) {
-        eds__queue_pop(&sim->queue, &e);
+    eds__nqueue *nq = &sim->nqueue;
+    for (;;) {
+        int main_ok = sim->queue.size > 0 && sim->queue.ev[0].t < until;
+        int neuron_ok = nq->size > 0 && nq->t[nq->heap[0]] < until;
+        if (!main_ok && !neuron_ok)
+            break;
+        if (neuron_ok) {
+            uint32_t id = nq->heap[0];
+            const eds__event *m = &sim->queue.ev[0];
+            if (!main_ok || nq->t[id] < m->t || (nq->t[id] == m->t && nq->key[id] < m->key)) {
+                e.t = nq->t[id];
+                e.key = nq->key[id];
+                e.id = eds__nqueue_pop(nq);
+                e.aux = 0;
+                e.aux_t = 0.0;
+                main_ok = 0;
+            }
+        }
+        if (main_ok)
+            eds__queue_pop(&sim->queue, &e);
         sim->now = e.t;
         sim->stats.n_events++;
         rc = dispatch(sim, &e);

@@ -126,9 +126,11 @@ class ReferenceSim:
         self._spikes: list[tuple[float, int]] = []
         # n_events counts popped events as the core does, which delivers all synapses of one
         # spike over one delay in a single event: here, the pops of a delay's first synapse.
-        self.stats = {"n_events": 0, "n_stale": 0, "n_spikes": 0, "n_source_spikes": 0,
-                      "n_synaptic_events": 0, "n_recheck": 0, "n_refractory_deliveries": 0,
-                      "n_equal_time_pops": 0}
+        # n_stale_neuron: stale FIRE/REFRAC_END/RECHECK events. The core keeps one re-keyed slot
+        # per neuron instead, so it never sees them; core_stats() gives what it should count.
+        self.stats = {"n_events": 0, "n_stale": 0, "n_stale_neuron": 0, "n_spikes": 0,
+                      "n_source_spikes": 0, "n_synaptic_events": 0, "n_recheck": 0,
+                      "n_refractory_deliveries": 0, "n_equal_time_pops": 0}
         self.trace: list | None = None           # set to [] to log (t, kind, id) of handled events
         self._last_key = None
 
@@ -312,8 +314,25 @@ class ReferenceSim:
     def _stale(self, gid: int, gen: int) -> bool:
         if gen != self._neurons[gid].gen:
             self.stats["n_stale"] += 1
+            self.stats["n_stale_neuron"] += 1
             return True
         return False
+
+    def core_stats(self) -> dict:
+        """The counters as the C core keeps them: stale neuron events never exist there."""
+        out = dict(self.stats)
+        out["n_events"] -= self.stats["n_stale_neuron"]
+        out["n_stale"] -= self.stats["n_stale_neuron"]
+        return out
+
+    def pending_valid_events(self) -> int:
+        """pending_events() without the neuron events that are already stale."""
+        def valid(ev):
+            kind, payload = ev[1], ev[3]
+            if kind in (FIRE, REFRAC_END, RECHECK):
+                return payload[1] == self._neurons[payload[0]].gen
+            return kind != DELIVER or payload[3] == 0
+        return sum(1 for ev in self._heap if valid(ev))
 
     def _log(self, t: float, kind: int, gid: int) -> None:
         if self.trace is not None:

@@ -213,10 +213,10 @@ def compare(net: Net, lut, model=MODEL):
     assert_same_spikes((tc, ic), (tr, ir))
     for a, b in zip(sc, sr):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
-    c_stats = c_sim.stats()
+    c_stats, r_stats = c_sim.stats(), r_sim.core_stats()
     for name in CORE_STATS:
-        assert c_stats[name] == r_sim.stats[name], (name, c_stats, r_sim.stats)
-    assert c_stats["heap_size"] == r_sim.pending_events()
+        assert c_stats[name] == r_stats[name], (name, c_stats, r_stats)
+    assert c_stats["heap_size"] == r_sim.pending_valid_events()
     c_sim.check_queue()
     return r_sim, (tc, ic), (tr, ir)
 
@@ -378,14 +378,17 @@ def test_refractory_end_before_delivery(lut):
         v, ge, gi = sim.get_state(n, 1)
         assert (v[0], ge[0], gi[0]) == (MODEL.v_reset, 0.3 * math.exp(-1.0), 0.0), engine
         sim.run(60.0)
-        stats = sim.stats() if engine == "C" else sim.stats
+        stats = sim.stats() if engine == "C" else sim.core_stats()
         results.append((sim.drain_spikes(), stats["n_stale"], stats["n_spikes"]))
         if engine == "reference":
             assert sim.stats["n_refractory_deliveries"] == 0
+            # the release's prediction was superseded by the delivery's (a stale event here;
+            # the core re-keys the neuron's one slot instead)
+            assert sim.stats["n_stale_neuron"] >= 1
     (c_spikes, c_stale, c_n), (r_spikes, r_stale, r_n) = results
     assert_same_spikes(c_spikes, r_spikes)
     assert c_n == r_n >= 2
-    assert c_stale == r_stale >= 1
+    assert c_stale == r_stale
 
 
 def test_same_time_inputs_add_in_documented_order(lut):
