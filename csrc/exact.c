@@ -127,9 +127,11 @@ int eds__exact_predict(const eds__exact *m, double v0, double ie0, double ii0, d
     double t_a = 0.0;
     if (fabs(m->d_e) * m->p.tau_m > 1e-3 && fabs(m->d_i) * m->p.tau_m > 1e-3) {
         /* Safe steps: with v(t) = v_inf + A e^{-t/tau_m} + B_e e^{-t/tau_e} + B_i e^{-t/tau_i},
-         * |v''| on [t_a, inf) is at most M(t_a), so v cannot reach theta before t_a + delta with
-         * v_a + v'_a delta + M delta^2 / 2 = theta. Steps shrink like Newton's near a crossing and
-         * grow where v is far below; an upper bound on v over [t_a, inf) ends hopeless searches. */
+         * v'' = sum C e^{-t/tau} / tau^2 is at most M(t_a), the sum of its positive terms at t_a,
+         * on all of [t_a, inf); so v cannot reach theta before t_a + delta with
+         * v_a + v'_a delta + M delta^2 / 2 = theta. Where v is concave ahead (M = 0) this is
+         * Newton's step, converging quadratically from below; an upper bound on v over
+         * [t_a, inf) ends hopeless searches. */
         const double be = ie0 / m->p.cm / m->d_e, bi = ii0 / m->p.cm / m->d_i;
         const double a = (v0 - m->v_inf) - be - bi;
         const double tm = m->p.tau_m, te = m->p.tau_syn_e, ti = m->p.tau_syn_i;
@@ -151,8 +153,8 @@ int eds__exact_predict(const eds__exact *m, double v0, double ie0, double ii0, d
             double upper = m->v_inf + fmax(a * em, 0.0) + fmax(be * ee, 0.0) + fmax(bi * ei, 0.0);
             if (upper < theta)
                 break; /* cannot reach threshold at any later time */
-            double big_m = fabs(a) * em / (tm * tm) + fabs(be) * ee / (te * te) +
-                           fabs(bi) * ei / (ti * ti);
+            double big_m = fmax(a * em, 0.0) / (tm * tm) + fmax(be * ee, 0.0) / (te * te) +
+                           fmax(bi * ei, 0.0) / (ti * ti);
             double step = big_m > 0 ? (-d_a + sqrt(d_a * d_a + 2.0 * big_m * gap)) / big_m
                                     : (d_a > 0 ? gap / d_a : INFINITY);
             t_a += step;
