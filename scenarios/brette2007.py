@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import resource
 import sys
 import time
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 import edsim
+from common import plot, summarize  # noqa: F401 - summarize is part of the scenario API
 
 N_EXC, N_INH = 3200, 800
 K_EXC, K_INH = 64, 16
@@ -72,56 +72,6 @@ def build(bench: Benchmark, seed: int = 1, scale: float = 1.0, record_v: int = 0
     return net, {"exc": rec_exc, "inh": rec_inh, "v": rec_v}
 
 
-def summarize(net, recs, duration: float, wall: float) -> dict:
-    spikes_e, spikes_i = recs["exc"].spikes, recs["inh"].spikes
-    n = spikes_e.n + spikes_i.n
-    stats = net.stats()
-    last = max(0.0, duration - 1000.0)
-    cv = np.concatenate([spikes_e.cv_isi(), spikes_i.cv_isi()])
-    return {
-        "neurons": n,
-        "synapses": stats["n_synapses"],
-        "spikes": len(spikes_e) + len(spikes_i),
-        "rate_hz": (len(spikes_e) + len(spikes_i)) / n / (duration / 1000.0),
-        "rate_exc_last_s_hz": spikes_e.mean_rate(last, duration),
-        "cv_isi_mean": float(cv.mean()) if cv.size else float("nan"),
-        "duration_ms": duration,
-        "build_s": net.build_seconds,
-        "wall_s": wall,
-        "realtime_factor": wall / (duration / 1000.0),
-        "synaptic_events": stats["n_synaptic_events"],
-        "synaptic_events_per_s": stats["n_synaptic_events"] / wall if wall > 0 else float("nan"),
-        "stale_events": stats["n_stale"],
-        "queue_max": stats["heap_max"],
-        "synapse_bytes": stats["bytes_synapses"],
-        "bytes_per_synapse": stats["bytes_synapses"] / max(stats["n_synapses"], 1),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-    }
-
-
-def plot(bench: Benchmark, recs, duration: float, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    s = recs["exc"].spikes
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
-                                   gridspec_kw={"height_ratios": [3, 1]})
-    show = s.i < 400
-    ax1.plot(s.t[show], s.i[show], ",k")
-    ax1.set_ylabel("excitatory neuron")
-    ax1.set_title(f"{bench.title}: first 400 excitatory neurons")
-    bins = np.arange(0.0, duration + 5.0, 5.0)
-    counts, _ = np.histogram(s.t, bins)
-    ax2.plot(bins[:-1], counts / s.n / 0.005, "k-", lw=0.8)
-    ax2.set_xlabel("time (ms)")
-    ax2.set_ylabel("rate (Hz)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def main(bench: Benchmark, argv=None) -> dict:
     parser = argparse.ArgumentParser(description=bench.title)
     parser.add_argument("--duration", type=float, default=1000.0, help="biological time (ms)")
@@ -140,7 +90,7 @@ def main(bench: Benchmark, argv=None) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     recs["exc"].save(args.out / f"{bench.name}_exc.h5")
     recs["inh"].save(args.out / f"{bench.name}_inh.h5")
-    plot(bench, recs, args.duration, args.out / f"{bench.name}.png")
+    plot(recs, args.duration, args.out / f"{bench.name}.png", bench.title)
     (args.out / f"{bench.name}_summary.json").write_text(json.dumps(summary, indent=2))
     print(f"{bench.title}, seed {args.seed}, {args.duration:g} ms")
     for key in ("neurons", "synapses", "spikes", "rate_hz", "rate_exc_last_s_hz", "cv_isi_mean",

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import resource
 import sys
 import time
 from pathlib import Path
@@ -42,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 import edsim
+from common import plot, summarize
 
 NE, NI = 10_000, 2_500
 CE, CI = 1_000, 250
@@ -88,57 +88,6 @@ def build(seed: int = 1, scale: float = 1.0, reset: float = 0.0, record_v: int =
     return net, {"exc": rec_exc, "inh": rec_inh, "v": rec_v}
 
 
-def summarize(net, recs, duration: float, wall: float, build_wall: float | None = None) -> dict:
-    spikes_e, spikes_i = recs["exc"].spikes, recs["inh"].spikes
-    n = spikes_e.n + spikes_i.n
-    stats = net.stats()
-    cv = np.concatenate([spikes_e.cv_isi(), spikes_i.cv_isi()])
-    n_spikes = len(spikes_e) + len(spikes_i)
-    return {
-        "neurons": n,
-        "synapses": stats["n_synapses"],
-        "spikes": n_spikes,
-        "rate_hz": n_spikes / n / (duration / 1000.0),
-        "rate_exc_hz": spikes_e.mean_rate(0.0, duration),
-        "rate_inh_hz": spikes_i.mean_rate(0.0, duration),
-        "cv_isi_mean": float(cv.mean()) if cv.size else float("nan"),
-        "duration_ms": duration,
-        "build_s": build_wall if build_wall is not None else net.build_seconds,
-        "wall_s": wall,
-        "realtime_factor": wall / (duration / 1000.0),
-        "synaptic_events": stats["n_synaptic_events"],   # recurrent + external
-        "synaptic_events_per_s": stats["n_synaptic_events"] / wall if wall > 0 else float("nan"),
-        "stale_events": stats["n_stale"],
-        "queue_max": stats["heap_max"],
-        "synapse_bytes": stats["bytes_synapses"],
-        "bytes_per_synapse": stats["bytes_synapses"] / max(stats["n_synapses"], 1),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-    }
-
-
-def plot(recs, duration: float, path: Path, title: str = TITLE) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    s = recs["exc"].spikes
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
-                                   gridspec_kw={"height_ratios": [3, 1]})
-    show = s.i < 400
-    ax1.plot(s.t[show], s.i[show], ",k")
-    ax1.set_ylabel("excitatory neuron")
-    ax1.set_title(f"{title}: first 400 excitatory neurons")
-    bins = np.arange(0.0, duration + 1.0, 1.0)   # 1 ms bins resolve the ~116 Hz oscillation
-    counts, _ = np.histogram(s.t, bins)
-    ax2.plot(bins[:-1], counts / s.n / 0.001, "k-", lw=0.6)
-    ax2.set_xlabel("time (ms)")
-    ax2.set_ylabel("rate (Hz)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=TITLE)
     parser.add_argument("--duration", type=float, default=1000.0, help="biological time (ms)")
@@ -163,7 +112,7 @@ def main(argv=None) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     recs["exc"].save(args.out / "brunel_exc.h5")
     recs["inh"].save(args.out / "brunel_inh.h5")
-    plot(recs, args.duration, args.out / "brunel.png")
+    plot(recs, args.duration, args.out / "brunel.png", TITLE, bin_ms=1.0)  # 1 ms: the ~116 Hz rhythm
     (args.out / "brunel_summary.json").write_text(json.dumps(summary, indent=2))
     print(f"{TITLE}, reset {args.reset:g} mV, scale {args.scale:g}, seed {args.seed}, "
           f"{args.duration:g} ms")
