@@ -16,56 +16,10 @@
 #include <math.h>
 
 #include "internal.h"
+#include "numerics.h"
 
 static const double GL_X[16] = {-0.9894009349916499, -0.9445750230732326, -0.8656312023878318, -0.755404408355003, -0.6178762444026438, -0.45801677765722737, -0.2816035507792589, -0.09501250983763744, 0.09501250983763744, 0.2816035507792589, 0.45801677765722737, 0.6178762444026438, 0.755404408355003, 0.8656312023878318, 0.9445750230732326, 0.9894009349916499};
 static const double GL_W[16] = {0.027152459411754176, 0.062253523938647456, 0.0951585116824926, 0.12462897125553407, 0.1495959888165767, 0.16915651939500265, 0.18260341504492364, 0.18945061045506864, 0.18945061045506864, 0.18260341504492364, 0.16915651939500265, 0.1495959888165767, 0.12462897125553407, 0.0951585116824926, 0.062253523938647456, 0.027152459411754176};
-
-/* ---- float-exponent axes (definition in edsim/tables/axis.py) ---- */
-
-static int axis_init(eds__axis *a, int32_t e0, int32_t m, int32_t n, int32_t n_min)
-{
-    if (m < 0 || m > 20 || e0 < -1000 || e0 > 1000 || n < n_min || n > (1 << 24))
-        return EDS_TABLE;
-    a->e0 = e0;
-    a->m = m;
-    a->n = n;
-    a->x0 = ldexp(1.0, e0);
-    uint64_t b;
-    memcpy(&b, &a->x0, sizeof b);
-    a->base = b >> (52 - m);
-    /* every node's bit pattern must stay below that of +infinity */
-    if ((uint64_t)(n - 1) + a->base >= ((uint64_t)0x7FF << m))
-        return EDS_TABLE;
-    uint64_t bk = ((uint64_t)(n - 1) + a->base) << (52 - m);
-    double y;
-    memcpy(&y, &bk, sizeof y);
-    a->x_max = y - a->x0;
-    return isfinite(a->x_max) ? EDS_OK : EDS_TABLE;
-}
-
-static inline double node_y(const eds__axis *a, uint64_t k)
-{
-    uint64_t b = (k + a->base) << (52 - a->m);
-    double y;
-    memcpy(&y, &b, sizeof y);
-    return y;
-}
-
-/* Cell index of x in [0, x_max] (the last cell includes x_max); *y = x + x0. 0 if out of range. */
-static inline int locate(const eds__axis *a, double x, uint32_t *k, double *y)
-{
-    if (!(x >= 0.0 && x <= a->x_max))
-        return 0;
-    double yy = x + a->x0;
-    uint64_t b;
-    memcpy(&b, &yy, sizeof b);
-    uint64_t kk = (b >> (52 - a->m)) - a->base;
-    if (kk > (uint64_t)a->n - 2)
-        kk = (uint64_t)a->n - 2;
-    *k = (uint32_t)kk;
-    *y = yy;
-    return 1;
-}
 
 /* Cubic Lagrange weights of y on the 4 nodes around cell k; *j0 is the first stencil node.
  * inv[4 j + i] = 1 / prod_{l != i} (y_i - y_l) for the stencil starting at node j. */
@@ -75,8 +29,8 @@ static inline void lagrange4(const eds__axis *a, const double *inv, uint32_t k, 
     uint32_t j = k == 0 ? 0 : k - 1;
     if (j > (uint32_t)a->n - 4)
         j = (uint32_t)a->n - 4;
-    double d0 = y - node_y(a, j), d1 = y - node_y(a, j + 1), d2 = y - node_y(a, j + 2),
-           d3 = y - node_y(a, j + 3);
+    double d0 = y - eds__node_y(a, j), d1 = y - eds__node_y(a, j + 1), d2 = y - eds__node_y(a, j + 2),
+           d3 = y - eds__node_y(a, j + 3);
     const double *iv = inv + 4 * (size_t)j;
     w[0] = iv[0] * d1 * d2 * d3;
     w[1] = iv[1] * d0 * d2 * d3;
@@ -95,7 +49,7 @@ static double *lagrange_inverses(const eds__axis *a)
             double den = 1.0;
             for (int l = 0; l < 4; l++)
                 if (l != i)
-                    den *= node_y(a, j + (uint32_t)i) - node_y(a, j + (uint32_t)l);
+                    den *= eds__node_y(a, j + (uint32_t)i) - eds__node_y(a, j + (uint32_t)l);
             inv[4 * j + (uint32_t)i] = 1.0 / den;
         }
     return inv;
@@ -123,11 +77,11 @@ int eds_cond_lut_new(const eds_cond_table *tab, eds_cond_lut **out)
     if (!l)
         return EDS_NOMEM;
     l->tab = *tab;
-    int rc = axis_init(&l->ge, tab->ge_e0, tab->ge_m, tab->ge_n, 4);
+    int rc = eds__axis_init(&l->ge, tab->ge_e0, tab->ge_m, tab->ge_n, 4);
     if (rc == EDS_OK)
-        rc = axis_init(&l->gi, tab->gi_e0, tab->gi_m, tab->gi_n, 4);
+        rc = eds__axis_init(&l->gi, tab->gi_e0, tab->gi_m, tab->gi_n, 4);
     if (rc == EDS_OK)
-        rc = axis_init(&l->t, tab->t_e0, tab->t_m, tab->t_n, 2);
+        rc = eds__axis_init(&l->t, tab->t_e0, tab->t_m, tab->t_n, 2);
     uint64_t cells = 0;
     if (rc == EDS_OK) {
         uint64_t plane = (uint64_t)tab->ge_n * (uint64_t)tab->gi_n; /* each n < 2^25 */
@@ -154,7 +108,7 @@ int eds_cond_lut_new(const eds_cond_table *tab, eds_cond_lut **out)
         if (!l->t_nodes || !l->decay_e || !l->decay_i || !l->decay_m)
             rc = EDS_NOMEM;
         for (size_t k = 0; rc == EDS_OK && k < nt; k++) {
-            double t = node_y(&l->t, k) - l->t.x0;
+            double t = eds__node_y(&l->t, k) - l->t.x0;
             l->t_nodes[k] = t;
             l->decay_e[k] = exp(-t / tab->tau_syn_e);
             l->decay_i[k] = exp(-t / tab->tau_syn_i);
@@ -261,7 +215,7 @@ static void traj_locate(traj *tr, const eds_cond_lut *l, double v0, double ge0, 
     tr->gi0 = gi0;
     tr->ke = tr->ki = 0;
     tr->ye = tr->yi = 0.0;
-    tr->in_table = locate(&l->ge, ge0, &tr->ke, &tr->ye) && locate(&l->gi, gi0, &tr->ki, &tr->yi);
+    tr->in_table = eds__locate(&l->ge, ge0, &tr->ke, &tr->ye) && eds__locate(&l->gi, gi0, &tr->ki, &tr->yi);
     tr->q_k = 0;
     tr->q_val = 0.0;
 }
@@ -322,13 +276,6 @@ static void traj_node(traj *tr, uint32_t k, double *v, double *dv)
 
 /* ---- state update ---- */
 
-static double hermite(double v0, double d0, double v1, double d1, double h, double s)
-{
-    double s2 = s * s, s3 = s2 * s;
-    return (2 * s3 - 3 * s2 + 1) * v0 + (s3 - 2 * s2 + s) * h * d0 + (-2 * s3 + 3 * s2) * v1 +
-           (s3 - s2) * h * d1;
-}
-
 /* v after dt in [0, horizon]. */
 static double v_after(const eds_cond_lut *l, double v0, double ge0, double gi0, double dt,
                       eds_stats *stats)
@@ -341,13 +288,13 @@ static double v_after(const eds_cond_lut *l, double v0, double ge0, double gi0, 
         stats->n_fallback++;
     uint32_t k = 0;
     double y = l->t.x0;
-    locate(&l->t, dt, &k, &y);
-    double y0 = node_y(&l->t, k), y1 = node_y(&l->t, k + 1);
+    eds__locate(&l->t, dt, &k, &y);
+    double y0 = eds__node_y(&l->t, k), y1 = eds__node_y(&l->t, k + 1);
     double s = (y - y0) / (y1 - y0);
     double va, da, vb, db;
     traj_node(&tr, k, &va, &da);
     traj_node(&tr, k + 1, &vb, &db);
-    return hermite(va, da, vb, db, y1 - y0, s);
+    return eds__hermite(va, da, vb, db, y1 - y0, s);
 }
 
 int eds__cond_advance(const eds_cond_lut *l, double v0, double ge0, double gi0, double dt,
@@ -379,58 +326,6 @@ int eds_cond_lut_advance(const eds_cond_lut *lut, double v0, double ge0, double 
 }
 
 /* ---- firing-time prediction ---- */
-
-/* Smallest s in [0, 1] where the cubic c0 + c1 s + c2 s^2 + c3 s^3 (c0 < 0) reaches 0, or -1. */
-static double cubic_first_root(double c0, double c1, double c2, double c3)
-{
-    double ends[4];
-    int n_ends = 0;
-    /* critical points split [0, 1] into monotone pieces */
-    double qa = 3 * c3, qb = 2 * c2, qc = c1, crit[2];
-    int n_crit = 0;
-    if (fabs(qa) > 1e-300) {
-        double disc = qb * qb - 4 * qa * qc;
-        if (disc >= 0) {
-            double sq = sqrt(disc);
-            double q = -0.5 * (qb + (qb >= 0 ? sq : -sq));
-            double r1 = q / qa, r2 = q != 0 ? qc / q : r1;
-            crit[n_crit++] = r1 < r2 ? r1 : r2;
-            crit[n_crit++] = r1 < r2 ? r2 : r1;
-        }
-    } else if (fabs(qb) > 1e-300) {
-        crit[n_crit++] = -qc / qb;
-    }
-    for (int i = 0; i < n_crit; i++)
-        if (crit[i] > 0.0 && crit[i] < 1.0)
-            ends[n_ends++] = crit[i];
-    ends[n_ends++] = 1.0;
-    double lo = 0.0;
-    for (int i = 0; i < n_ends; i++) {
-        double hi = ends[i];
-        double f_hi = ((c3 * hi + c2) * hi + c1) * hi + c0;
-        if (f_hi >= 0.0) {
-            /* monotone increasing on [lo, hi] from < 0 to >= 0: safeguarded Newton */
-            double a = lo, b = hi, s = hi;
-            for (int it = 0; it < 100; it++) {
-                double f = ((c3 * s + c2) * s + c1) * s + c0;
-                if (f >= 0.0)
-                    b = s;
-                else
-                    a = s;
-                if (b - a <= 4e-16 * b)
-                    break;
-                double df = (3 * c3 * s + 2 * c2) * s + c1;
-                double next = df > 0 ? s - f / df : 0.5 * (a + b);
-                if (!(next > a && next < b))
-                    next = 0.5 * (a + b);
-                s = next;
-            }
-            return b;
-        }
-        lo = hi;
-    }
-    return -1.0;
-}
 
 static inline double margin(const eds_cond_lut *l, double reach)
 {
@@ -499,13 +394,13 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
             *when = l->t_nodes[k];
             return EDS_OK;
         }
-        double y0 = node_y(&l->t, k), y1 = node_y(&l->t, k + 1), h = y1 - y0;
+        double y0 = eds__node_y(&l->t, k), y1 = eds__node_y(&l->t, k + 1), h = y1 - y0;
         /* |Hermite basis of the slopes| <= 4/27, which bounds the cubic inside the interval */
         if (fmax(va, vb) + 0.15 * h * (fabs(da) + fabs(db)) >= theta) {
             double c0 = va - theta, c1 = h * da;
             double c2 = -3 * va - 2 * h * da + 3 * vb - h * db;
             double c3 = 2 * va + h * da - 2 * vb + h * db;
-            double s = cubic_first_root(c0, c1, c2, c3);
+            double s = eds__cubic_first_root(c0, c1, c2, c3);
             if (s >= 0.0) {
                 /* the same (y - y0) / h parametrisation that advance() inverts */
                 *when = (y0 + s * h) - l->t.x0;

@@ -34,51 +34,7 @@
 #include <math.h>
 
 #include "internal.h"
-
-/* ---- float-exponent time axis (the definition of edsim/tables/axis.py, as in lut_cond.c) ---- */
-
-static int taxis_init(eds__axis *a, int32_t e0, int32_t m, int32_t n)
-{
-    if (m < 0 || m > 20 || e0 < -1000 || e0 > 1000 || n < 2 || n > (1 << 24))
-        return EDS_TABLE;
-    a->e0 = e0;
-    a->m = m;
-    a->n = n;
-    a->x0 = ldexp(1.0, e0);
-    uint64_t b;
-    memcpy(&b, &a->x0, sizeof b);
-    a->base = b >> (52 - m);
-    if ((uint64_t)(n - 1) + a->base >= ((uint64_t)0x7FF << m))
-        return EDS_TABLE;
-    uint64_t bk = ((uint64_t)(n - 1) + a->base) << (52 - m);
-    double y;
-    memcpy(&y, &bk, sizeof y);
-    a->x_max = y - a->x0;
-    return isfinite(a->x_max) && a->x_max > 0.0 ? EDS_OK : EDS_TABLE;
-}
-
-static inline double t_node_y(const eds__axis *a, uint64_t k)
-{
-    uint64_t b = (k + a->base) << (52 - a->m);
-    double y;
-    memcpy(&y, &b, sizeof y);
-    return y;
-}
-
-static inline int t_locate(const eds__axis *a, double x, uint32_t *k, double *y)
-{
-    if (!(x >= 0.0 && x <= a->x_max))
-        return 0;
-    double yy = x + a->x0;
-    uint64_t b;
-    memcpy(&b, &yy, sizeof b);
-    uint64_t kk = (b >> (52 - a->m)) - a->base;
-    if (kk > (uint64_t)a->n - 2)
-        kk = (uint64_t)a->n - 2;
-    *k = (uint32_t)kk;
-    *y = yy;
-    return 1;
-}
+#include "numerics.h"
 
 /* ---- uniform axes ---- */
 
@@ -230,7 +186,7 @@ int eds_gen_lut_new(const eds_gen_table *tab, eds_gen_lut **out)
     if (rc == EDS_OK)
         rc = uaxis_init(&l->s2, tab->s2_lo, tab->s2_hi, tab->s2_n);
     if (rc == EDS_OK)
-        rc = taxis_init(&l->t, tab->t_e0, tab->t_m, tab->t_n);
+        rc = eds__axis_init(&l->t, tab->t_e0, tab->t_m, tab->t_n, 2);
     uint64_t plane = 0, v_cells = 0, f_cells = 0, r_cells = 0, c_cells = 0;
     if (rc == EDS_OK) {
         l->c1_n = tab->s1_n == 1 ? 1u : (uint32_t)tab->s1_n - 3u;
@@ -266,7 +222,7 @@ int eds_gen_lut_new(const eds_gen_table *tab, eds_gen_lut **out)
         if (!l->t_nodes || !l->decay1 || !l->decay2)
             rc = EDS_NOMEM;
         for (size_t k = 0; rc == EDS_OK && k < nt; k++) {
-            double t = t_node_y(&l->t, k) - l->t.x0;
+            double t = eds__node_y(&l->t, k) - l->t.x0;
             l->t_nodes[k] = t;
             l->decay1[k] = exp(-t / tab->tau_s1);
             l->decay2[k] = exp(-t / tab->tau_s2);
@@ -487,13 +443,6 @@ static void traj_node(gtraj *tr, uint32_t k, double *v, double *dv)
 
 /* ---- state update ---- */
 
-static double hermite(double v0, double d0, double v1, double d1, double h, double s)
-{
-    double s2 = s * s, s3 = s2 * s;
-    return (2 * s3 - 3 * s2 + 1) * v0 + (s3 - 2 * s2 + s) * h * d0 + (-2 * s3 + 3 * s2) * v1 +
-           (s3 - s2) * h * d1;
-}
-
 /* v at dt in [0, t(k_end)] along the segment. */
 static double traj_at(gtraj *tr, double dt)
 {
@@ -502,14 +451,14 @@ static double traj_at(gtraj *tr, double dt)
         return tr->v0;
     uint32_t k = 0;
     double y = l->t.x0;
-    t_locate(&l->t, dt, &k, &y);
+    eds__locate(&l->t, dt, &k, &y);
     if (k + 1 > tr->k_end)
         k = tr->k_end - 1;
-    double y0 = t_node_y(&l->t, k), y1 = t_node_y(&l->t, k + 1);
+    double y0 = eds__node_y(&l->t, k), y1 = eds__node_y(&l->t, k + 1);
     double va, da, vb, db;
     traj_node(tr, k, &va, &da);
     traj_node(tr, k + 1, &vb, &db);
-    return hermite(va, da, vb, db, y1 - y0, (y - y0) / (y1 - y0));
+    return eds__hermite(va, da, vb, db, y1 - y0, (y - y0) / (y1 - y0));
 }
 
 static int state_ok(double v0, double s1, double s2)
@@ -565,57 +514,6 @@ int eds_gen_lut_in_table(const eds_gen_lut *lut, double v, double s1, double s2)
 }
 
 /* ---- firing-time prediction ---- */
-
-/* Smallest s in [0, 1] where the cubic c0 + c1 s + c2 s^2 + c3 s^3 (c0 < 0) reaches 0, or -1.
- * (The root finder of lut_cond.c.) */
-static double cubic_first_root(double c0, double c1, double c2, double c3)
-{
-    double ends[4];
-    int n_ends = 0;
-    double qa = 3 * c3, qb = 2 * c2, qc = c1, crit[2];
-    int n_crit = 0;
-    if (fabs(qa) > 1e-300) {
-        double disc = qb * qb - 4 * qa * qc;
-        if (disc >= 0) {
-            double sq = sqrt(disc);
-            double q = -0.5 * (qb + (qb >= 0 ? sq : -sq));
-            double r1 = q / qa, r2 = q != 0 ? qc / q : r1;
-            crit[n_crit++] = r1 < r2 ? r1 : r2;
-            crit[n_crit++] = r1 < r2 ? r2 : r1;
-        }
-    } else if (fabs(qb) > 1e-300) {
-        crit[n_crit++] = -qc / qb;
-    }
-    for (int i = 0; i < n_crit; i++)
-        if (crit[i] > 0.0 && crit[i] < 1.0)
-            ends[n_ends++] = crit[i];
-    ends[n_ends++] = 1.0;
-    double lo = 0.0;
-    for (int i = 0; i < n_ends; i++) {
-        double hi = ends[i];
-        double f_hi = ((c3 * hi + c2) * hi + c1) * hi + c0;
-        if (f_hi >= 0.0) {
-            double a = lo, b = hi, s = hi;
-            for (int it = 0; it < 100; it++) {
-                double f = ((c3 * s + c2) * s + c1) * s + c0;
-                if (f >= 0.0)
-                    b = s;
-                else
-                    a = s;
-                if (b - a <= 4e-16 * b)
-                    break;
-                double df = (3 * c3 * s + 2 * c2) * s + c1;
-                double next = df > 0 ? s - f / df : 0.5 * (a + b);
-                if (!(next > a && next < b))
-                    next = 0.5 * (a + b);
-                s = next;
-            }
-            return b;
-        }
-        lo = hi;
-    }
-    return -1.0;
-}
 
 /* The lowest reach bound over the corners of the synaptic cell of (s1, s2) at time node k: reach
  * is monotone in each synaptic variable (generic.py checks it, or disables the bound), so the
@@ -690,13 +588,13 @@ int eds__gen_predict(const eds_gen_lut *l, double v0, double s10, double s20, do
             *when = l->t_nodes[k];
             return EDS_OK;
         }
-        double y0 = t_node_y(&l->t, k), y1 = t_node_y(&l->t, k + 1), h = y1 - y0;
+        double y0 = eds__node_y(&l->t, k), y1 = eds__node_y(&l->t, k + 1), h = y1 - y0;
         /* |Hermite basis of the slopes| <= 4/27, which bounds the cubic inside the interval */
         if (fmax(va, vb) + 0.15 * h * (fabs(da) + fabs(db)) >= theta) {
             double c0 = va - theta, c1 = h * da;
             double c2 = -3 * va - 2 * h * da + 3 * vb - h * db;
             double c3 = 2 * va + h * da - 2 * vb + h * db;
-            double s = cubic_first_root(c0, c1, c2, c3);
+            double s = eds__cubic_first_root(c0, c1, c2, c3);
             if (s >= 0.0) {
                 *when = (y0 + s * h) - l->t.x0;
                 if (*when > l->t_nodes[k + 1])
