@@ -161,7 +161,8 @@ def reference_spikes(model, trains: InputTrains, h: float = H_REF) -> list[np.nd
 
 
 def _hermite_root(c0, d0, c1, d1):
-    """First root in [0, 1] of the cubic Hermite with values c0 < 0 <= c1 and slopes d0, d1."""
+    """First root in [0, 1] of the cubic Hermite with values c0 < 0 <= c1 and slopes d0, d1
+    (vectorised bisection; shared with certify_generic)."""
     lo = np.zeros_like(c0)
     hi = np.ones_like(c0)
     for _ in range(60):

@@ -22,7 +22,7 @@ import numpy as np
 
 from dataclasses import dataclass
 
-from edsim.certify import InputTrains, compare
+from edsim.certify import InputTrains, _hermite_root, compare
 
 H_REF = 2.0**-6  # ms
 
@@ -186,19 +186,6 @@ def reference_spikes(model, trains: InputTrains, h: float = H_REF) -> list[np.nd
             s1 *= d1
             s2 *= d2
     return [np.array(s) for s in spikes]
-
-
-def _hermite_root(c0, d0, c1, d1):
-    """First root in [0, 1] of the cubic Hermite with values c0 < 0 <= c1 and slopes d0, d1."""
-    lo = np.zeros_like(c0)
-    hi = np.ones_like(c0)
-    for _ in range(60):
-        s = 0.5 * (lo + hi)
-        s2, s3 = s * s, s * s * s
-        val = (2 * s3 - 3 * s2 + 1) * c0 + (s3 - 2 * s2 + s) * d0 + (-2 * s3 + 3 * s2) * c1 + (s3 - s2) * d1
-        hi = np.where(val >= 0, s, hi)
-        lo = np.where(val >= 0, lo, s)
-    return hi
 
 
 def compare_spikes(reference, test, match_window: float = 1.0) -> dict:
