@@ -251,6 +251,10 @@ class Projection:
 
 _RECEPTORS = {"excitatory": 0, "inhibitory": 1}
 
+#: Longest slice of biological time (ms) one call into the core simulates: Ctrl-C and recording
+#: drains happen between slices.
+RUN_SLICE_MS = 100.0
+
 
 # ---- network -------------------------------------------------------------------------------
 
@@ -522,7 +526,9 @@ class Network:
         """Advance the simulation by ``duration`` ms; may be called again to continue.
 
         Events at exactly the end time are processed by the next call, so ``run(a); run(b)``
-        gives the same spikes as ``run(a + b)``.
+        gives the same spikes as ``run(a + b)``. The core runs in slices of at most
+        ``RUN_SLICE_MS`` of biological time, so Ctrl-C interrupts a long run between slices and
+        recordings are drained as it goes.
 
         Parameters
         ----------
@@ -539,12 +545,12 @@ class Network:
         start, end = self.t, self.t + float(duration)
         fallback_before = self._sim.stats()["n_fallback"]
         t0 = time.perf_counter()
-        steps = 50 if progress and duration > 0 else 1
+        steps = max(1, math.ceil(duration / RUN_SLICE_MS), 50 if progress else 1)
         for k in range(1, steps + 1):
             until = end if k == steps else start + duration * k / steps
             self._sim.run(until)
             self._drain()
-            if progress:
+            if progress and (k == steps or k % max(1, steps // 50) == 0):
                 elapsed = time.perf_counter() - t0
                 sys.stderr.write(f"\r  t = {until:9.1f} / {end:.1f} ms  ({elapsed:6.1f} s wall)")
                 sys.stderr.flush()
