@@ -239,7 +239,12 @@ class PopulationView(_Cells):
 
 @dataclass
 class Projection:
-    """Synapses made by :meth:`Network.connect` (counts only; arrays live in the C core)."""
+    """Synapses made by :meth:`Network.connect`.
+
+    The synapses live in the C core. With ``Network(keep_connectivity=True)`` the projection also
+    keeps its edges, so the identical network can be exported (e.g. to NEST or Brian2):
+    ``pre_index``/``post_index`` (population-local), ``weight`` (model unit) and ``delay`` (ms).
+    """
 
     name: str
     pre: _Cells
@@ -247,6 +252,10 @@ class Projection:
     receptor_type: str
     n_connections: int
     connector: Any = field(repr=False)
+    pre_index: np.ndarray | None = field(default=None, repr=False)
+    post_index: np.ndarray | None = field(default=None, repr=False)
+    weight: np.ndarray | None = field(default=None, repr=False)
+    delay: np.ndarray | None = field(default=None, repr=False)
 
 
 _RECEPTORS = {"excitatory": 0, "inhibitory": 1}
@@ -267,12 +276,16 @@ class Network:
         Seeds every random stream (connectivity, Poisson sources). Same seed, same spikes.
     table_dir : str or Path, optional
         Where lookup tables are cached (default: ``$EDSIM_TABLE_DIR`` or ``~/.cache/edsim``).
+    keep_connectivity : bool
+        Keep every projection's edge arrays in Python (about 24 bytes per synapse more) so the
+        network can be exported to other simulators.
     """
 
-    def __init__(self, seed: int = 0, table_dir=None):
+    def __init__(self, seed: int = 0, table_dir=None, keep_connectivity: bool = False):
         if isinstance(seed, bool) or int(seed) != seed or not 0 <= seed < 2**63:
             raise ParameterError(f"seed must be a whole number in [0, 2**63) (got {seed})")
         self.seed = int(seed)
+        self.keep_connectivity = bool(keep_connectivity)
         self._sim = _engine.Sim(self.seed)
         self._table_dir = table_dir
         self._luts: dict[Any, _engine.CondLUT] = {}
@@ -487,6 +500,11 @@ class Network:
             self._sim.add_synapses(pre.ids[edges.pre], post.ids[edges.post], w, d,
                                    np.full(n, _RECEPTORS[receptor_type], np.uint8))
         proj = Projection(name, pre, post, receptor_type, n, connector)
+        if self.keep_connectivity:
+            proj.pre_index = edges.pre.astype(np.int64)
+            proj.post_index = edges.post.astype(np.int64)
+            proj.weight = w.astype(np.float32)  # as the core stores it
+            proj.delay = d
         self.projections.append(proj)
         self.build_seconds += time.perf_counter() - t0
         return proj

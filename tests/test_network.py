@@ -345,3 +345,26 @@ def test_not_an_hdf5_file_is_a_table_error(tmp_path):
 def test_recording_file_of_wrong_format_is_refused(tmp_path, coba_table):
     with pytest.raises(edsim.FileFormatError, match="not an edsim recording"):
         edsim.load(coba_table.path)
+
+
+def test_kept_connectivity_rebuilds_the_identical_network():
+    """Exported edges (for NEST/Brian2 side by side) rebuild a network with the same spikes."""
+    def build(net, rule_of):
+        model = edsim.IF_cond_exp(**COBA_CELL)
+        a = net.population(60, model, name="a")
+        drive = net.source(edsim.Poisson(rate=40.0), n=30, name="drive")
+        p1 = net.connect(drive, a, rule_of(0), weight=0.012, delay=0.5)
+        p2 = net.connect(a, a, rule_of(1), weight=0.03, delay=1.0, receptor_type="inhibitory")
+        return net.record(a), (p1, p2)
+
+    original = edsim.Network(seed=8, keep_connectivity=True)
+    rules = [edsim.FixedProbability(0.3), edsim.FixedInDegree(5)]
+    rec, projs = build(original, lambda k: rules[k])
+    original.run(200.0)
+    lists = [np.column_stack([p.pre_index, p.post_index, p.weight, p.delay]) for p in projs]
+    copy = edsim.Network(seed=8)
+    rec_copy, _ = build(copy, lambda k: edsim.FromList(lists[k]))
+    copy.run(200.0)
+    assert len(rec.spikes) > 20
+    assert np.array_equal(rec.spikes.t, rec_copy.spikes.t)
+    assert edsim.Network(seed=1).keep_connectivity is False
