@@ -72,15 +72,13 @@ import hashlib
 import json
 import logging
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from edsim._h5 import open_checked
+from edsim._h5 import atomic_write, mapped, open_checked
 from edsim.errors import ParameterError, TableError
 from edsim.tables.axis import FloatExpAxis
 from edsim.tables.store import table_dir
@@ -743,67 +741,50 @@ def generic_table(model, spec: GenericSpec = GenericSpec(), directory: Path | No
 
 def write(path: Path, table: GenericTable, model, *, key: str) -> None:
     """Write atomically (temporary file, then rename), so readers never see half a file."""
-    import h5py
-
     from edsim import __version__
 
     cls = type(model)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     equations = cls.equations_source()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".h5.tmp")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs.update({
-                "format": FORMAT, "format_version": FORMAT_VERSION, "edsim_version": __version__,
-                "model": table.model_name, "model_class": f"{cls.__module__}.{cls.__qualname__}",
-                "generator_version": GENERATOR_VERSION, "equations": equations,
-                "equations_sha256": hashlib.sha256(equations.encode()).hexdigest(),
-                "declaration_sha256": cls.declaration_hash(), "interpolation": INTERPOLATION,
-                "key": key, "tolerance_ms": table.accuracy.get("tolerance_ms", cls.tolerance),
-                "synapses": json.dumps({k: list(v) for k, v in cls.synapses.items()}),
-                "v_thresh": table.v_thresh, "v_reset": table.v_reset,
-                "tau_refrac": table.tau_refrac, "v_init": table.v_init, "tau_s1": table.tau_s1,
-                "tau_s2": table.tau_s2, "v_block": table.v_block,
-                "reach_margin_mV": table.reach_margin, "rk4_fraction": table.rk4_fraction,
-                "rk4_span_ms": table.rk4_span, "extension_width_mV": table.extension_width,
-                "interp_tol_mV": table.interp_tol,
-            })
-            params = f.create_group("parameters")
-            for name, value in table.parameters.items():
-                params.create_dataset(name, data=value).attrs["unit"] = table.units[name]
-            axes = f.create_group("axes")
-            d = axes.create_dataset("v", data=table.v_axis.nodes())
-            d.attrs.update({"lo": table.v_axis.lo, "hi": table.v_axis.hi, "n": table.v_axis.n,
-                            "unit": "mV", "f_below": table.f_below, "f_above": table.f_above})
-            for k, (name, ax) in enumerate((("s1", table.s1), ("s2", table.s2))):
-                d = axes.create_dataset(name, data=ax.nodes())
-                present = k < len(table.syn_names)
-                receptor = ("excitatory", "inhibitory")[k]
-                entry = cls.synapses.get(receptor, ("", "", ""))
-                d.attrs.update({"lo": ax.lo, "hi": ax.hi, "n": ax.n,
-                                "name": table.syn_names[k] if present else "",
-                                "unit": entry[2], "tau_parameter": entry[1]})
-            d = axes.create_dataset("t", data=table.t.nodes())
-            d.attrs.update({"e0": table.t.e0, "m": table.t.m, "n": table.t.n, "unit": "ms"})
-            f.create_dataset("v", data=np.ascontiguousarray(table.v)).attrs["unit"] = "mV"
-            f.create_dataset("f", data=np.ascontiguousarray(table.f)).attrs["unit"] = "mV/ms"
-            f.create_dataset("reach", data=np.ascontiguousarray(table.reach)).attrs["unit"] = "mV"
-            f.create_dataset("clean", data=np.ascontiguousarray(table.clean)).attrs["unit"] = "time nodes"
-            acc = f.create_group("accuracy")
-            acc.attrs.update(table.accuracy)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _mapped(dset, path: Path) -> np.ndarray:
-    offset = dset.id.get_offset()
-    if offset is None or dset.chunks is not None or dset.compression is not None:
-        return dset[()]
-    return np.memmap(path, dtype=dset.dtype, mode="r", offset=offset, shape=dset.shape)
+    with atomic_write(path) as f:
+        f.attrs.update({
+            "format": FORMAT, "format_version": FORMAT_VERSION, "edsim_version": __version__,
+            "model": table.model_name, "model_class": f"{cls.__module__}.{cls.__qualname__}",
+            "generator_version": GENERATOR_VERSION, "equations": equations,
+            "equations_sha256": hashlib.sha256(equations.encode()).hexdigest(),
+            "declaration_sha256": cls.declaration_hash(), "interpolation": INTERPOLATION,
+            "key": key, "tolerance_ms": table.accuracy.get("tolerance_ms", cls.tolerance),
+            "synapses": json.dumps({k: list(v) for k, v in cls.synapses.items()}),
+            "v_thresh": table.v_thresh, "v_reset": table.v_reset,
+            "tau_refrac": table.tau_refrac, "v_init": table.v_init, "tau_s1": table.tau_s1,
+            "tau_s2": table.tau_s2, "v_block": table.v_block,
+            "reach_margin_mV": table.reach_margin, "rk4_fraction": table.rk4_fraction,
+            "rk4_span_ms": table.rk4_span, "extension_width_mV": table.extension_width,
+            "interp_tol_mV": table.interp_tol,
+        })
+        params = f.create_group("parameters")
+        for name, value in table.parameters.items():
+            params.create_dataset(name, data=value).attrs["unit"] = table.units[name]
+        axes = f.create_group("axes")
+        d = axes.create_dataset("v", data=table.v_axis.nodes())
+        d.attrs.update({"lo": table.v_axis.lo, "hi": table.v_axis.hi, "n": table.v_axis.n,
+                        "unit": "mV", "f_below": table.f_below, "f_above": table.f_above})
+        for k, (name, ax) in enumerate((("s1", table.s1), ("s2", table.s2))):
+            d = axes.create_dataset(name, data=ax.nodes())
+            present = k < len(table.syn_names)
+            receptor = ("excitatory", "inhibitory")[k]
+            entry = cls.synapses.get(receptor, ("", "", ""))
+            d.attrs.update({"lo": ax.lo, "hi": ax.hi, "n": ax.n,
+                            "name": table.syn_names[k] if present else "",
+                            "unit": entry[2], "tau_parameter": entry[1]})
+        d = axes.create_dataset("t", data=table.t.nodes())
+        d.attrs.update({"e0": table.t.e0, "m": table.t.m, "n": table.t.n, "unit": "ms"})
+        f.create_dataset("v", data=np.ascontiguousarray(table.v)).attrs["unit"] = "mV"
+        f.create_dataset("f", data=np.ascontiguousarray(table.f)).attrs["unit"] = "mV/ms"
+        f.create_dataset("reach", data=np.ascontiguousarray(table.reach)).attrs["unit"] = "mV"
+        f.create_dataset("clean", data=np.ascontiguousarray(table.clean)).attrs["unit"] = "time nodes"
+        acc = f.create_group("accuracy")
+        acc.attrs.update(table.accuracy)
 
 
 def _attr(x):
@@ -846,7 +827,7 @@ def read(path: Path) -> GenericTable:
                     raise TableError(f"'{path}': dataset {dname} is {d.shape} {d.dtype}, the axes "
                                      f"need {shape} {np.dtype(dtype)}")
             try:
-                arrays = {n: _mapped(f[n], path) for n in ("v", "f", "reach", "clean")}
+                arrays = {n: mapped(f[n], path) for n in ("v", "f", "reach", "clean")}
             except ValueError as exc:
                 raise TableError(f"'{path}' is truncated: {exc}") from None
             accuracy = {k: _attr(v) for k, v in f["accuracy"].attrs.items()}

@@ -20,13 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from edsim._h5 import open_checked
+from edsim._h5 import atomic_write, mapped, open_checked
 from edsim.errors import TableError
 from edsim.tables.axis import FloatExpAxis
 
@@ -78,46 +77,29 @@ def content_key(model_name: str, parameters: dict[str, float], axes: dict, margi
 def write(path: Path, table: CondTable, *, model_name: str, equations: str, units: dict[str, str],
           key: str) -> None:
     """Write atomically (temporary file, then rename), so readers never see half a file."""
-    import h5py
-
     from edsim import __version__
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".h5.tmp")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs.update({
-                "format": FORMAT, "format_version": FORMAT_VERSION, "edsim_version": __version__,
-                "model": model_name, "generator_version": GENERATOR_VERSION,
-                "equations": equations,
-                "equations_sha256": hashlib.sha256(equations.encode()).hexdigest(),
-                "interpolation": INTERPOLATION, "reach_margin_mV": table.reach_margin, "key": key,
-            })
-            params = f.create_group("parameters")
-            for name, value in table.parameters.items():
-                params.create_dataset(name, data=value).attrs["unit"] = units[name]
-            axes = f.create_group("axes")
-            for name, ax, unit in (("ge", table.ge, "uS"), ("gi", table.gi, "uS"),
-                                   ("t", table.t, "ms")):
-                d = axes.create_dataset(name, data=ax.nodes())
-                d.attrs.update({"e0": ax.e0, "m": ax.m, "n": ax.n, "unit": unit})
-            f.create_dataset("q", data=table.q).attrs["unit"] = "mV"
-            f.create_dataset("reach", data=table.reach).attrs["unit"] = "mV"
-            acc = f.create_group("accuracy")
-            acc.attrs.update(table.accuracy)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _mapped(f, dset, path: Path) -> np.ndarray:
-    offset = dset.id.get_offset()
-    if offset is None or dset.chunks is not None or dset.compression is not None:
-        return dset[()]
-    return np.memmap(path, dtype=dset.dtype, mode="r", offset=offset, shape=dset.shape)
+    with atomic_write(path) as f:
+        f.attrs.update({
+            "format": FORMAT, "format_version": FORMAT_VERSION, "edsim_version": __version__,
+            "model": model_name, "generator_version": GENERATOR_VERSION,
+            "equations": equations,
+            "equations_sha256": hashlib.sha256(equations.encode()).hexdigest(),
+            "interpolation": INTERPOLATION, "reach_margin_mV": table.reach_margin, "key": key,
+        })
+        params = f.create_group("parameters")
+        for name, value in table.parameters.items():
+            params.create_dataset(name, data=value).attrs["unit"] = units[name]
+        axes = f.create_group("axes")
+        for name, ax, unit in (("ge", table.ge, "uS"), ("gi", table.gi, "uS"),
+                               ("t", table.t, "ms")):
+            d = axes.create_dataset(name, data=ax.nodes())
+            d.attrs.update({"e0": ax.e0, "m": ax.m, "n": ax.n, "unit": unit})
+        f.create_dataset("q", data=table.q).attrs["unit"] = "mV"
+        f.create_dataset("reach", data=table.reach).attrs["unit"] = "mV"
+        acc = f.create_group("accuracy")
+        acc.attrs.update(table.accuracy)
 
 
 def read(path: Path) -> CondTable:
@@ -138,8 +120,8 @@ def read(path: Path) -> CondTable:
             if q_d.dtype != np.float64 or r_d.dtype != np.float32:
                 raise TableError(f"'{path}': unexpected table dtypes {q_d.dtype}, {r_d.dtype}")
             try:
-                q = _mapped(f, q_d, path)
-                reach = _mapped(f, r_d, path)
+                q = mapped(q_d, path)
+                reach = mapped(r_d, path)
             except ValueError as exc:
                 raise TableError(f"'{path}' is truncated: {exc}") from None
             margin = float(f.attrs["reach_margin_mV"])
