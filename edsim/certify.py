@@ -69,24 +69,34 @@ def run_table(lut, trains: InputTrains) -> tuple[list[np.ndarray], dict]:
     n = len(trains.exc)
     sim = Sim(seed=0)
     first = sim.add_cond_exp(lut, n)
+    return drive_engine(sim, first, trains, np.zeros(n), np.zeros(n))
+
+
+def drive_engine(sim, first: int, trains: InputTrains, s1, s2,
+                 delay: float = H_REF) -> tuple[list[np.ndarray], dict]:
+    """Drives neurons ``first + k`` of ``sim`` with train ``k`` from state (v0, s1, s2), each input
+    arriving ``delay`` ms (the reference's grid step) after its source time; returns each
+    neuron's spike times and the engine's statistics."""
+    n = len(trains.exc)
     src = sim.add_spike_source(2 * n)
     for k in range(n):
         sim.add_spike_times(src + k, trains.exc[k])
         sim.add_spike_times(src + n + k, trains.inh[k])
-    # Inputs reach the neuron H_REF after emission, so the source times are shifted back by H_REF.
+    # inputs reach the neuron `delay` after emission: compare with shifted() trains
     idx = np.arange(n)
     sim.add_synapses(np.concatenate([src + idx, src + n + idx]),
                      np.concatenate([first + idx, first + idx]),
                      np.concatenate([trains.w_exc, trains.w_inh]),
-                     np.full(2 * n, H_REF),
+                     np.full(2 * n, delay),
                      np.concatenate([np.zeros(n), np.ones(n)]))
-    sim.set_state(first, trains.v0, np.zeros(n), np.zeros(n))
+    sim.set_state(first, trains.v0, s1, s2)
     sim.record_spikes(first, n)
-    sim.run(trains.duration + H_REF)
+    sim.run(trains.duration + delay)
     t, ids = sim.drain_spikes()
-    stats = sim.stats()
-    out = [np.sort(t[ids == first + k]) for k in range(n)]
-    return out, stats
+    order = np.argsort(ids, kind="stable")
+    t, ids = t[order], ids[order]
+    bounds = np.searchsorted(ids, first + np.arange(n + 1))
+    return [np.sort(t[bounds[k]: bounds[k + 1]]) for k in range(n)], sim.stats()
 
 
 def shifted(trains: InputTrains) -> InputTrains:
@@ -97,23 +107,12 @@ def shifted(trains: InputTrains) -> InputTrains:
 
 def reference_spikes(model, trains: InputTrains, h: float = H_REF) -> list[np.ndarray]:
     """High-precision spike times of every train (lockstep exponential-quadrature stepping)."""
-    n = len(trains.exc)
-    n_steps = int(round(trains.duration / h))
-    add_e = np.zeros((n_steps + 1, n))
-    add_i = np.zeros((n_steps + 1, n))
-    for k in range(n):
-        np.add.at(add_e[:, k], np.round(trains.exc[k] / h).astype(int), trains.w_exc[k])
-        np.add.at(add_i[:, k], np.round(trains.inh[k] / h).astype(int), trains.w_inh[k])
     m = model
     g_l, cm, te, ti = m.g_leak, m.cm, m.tau_syn_E, m.tau_syn_I
-    v = trains.v0.astype(float).copy()
-    ge = np.zeros(n)
-    gi = np.zeros(n)
-    refr_end = np.full(n, -np.inf)
-    spikes: list[list[float]] = [[] for _ in range(n)]
 
     def advance(v_a, ge_a, gi_a, span):
         """v after `span` (array, ms) from (v_a, ge_a, gi_a): exact decay + GL4 forced term."""
+        span = np.maximum(span, 1e-300)
         big_a = span / m.tau_m + (ge_a * te * -np.expm1(-span / te) + gi_a * ti * -np.expm1(-span / ti)) / cm
         s = 0.5 * span[:, None] * (_GL4_X[None, :] + 1.0)
         de, di = np.exp(-s / te), np.exp(-s / ti)
@@ -123,40 +122,67 @@ def reference_spikes(model, trains: InputTrains, h: float = H_REF) -> list[np.nd
         forced = 0.5 * span * ((b * np.exp(-(big_a[:, None] - a_s))) @ _GL4_W)
         return v_a * np.exp(-big_a) + forced
 
+    n = len(trains.exc)
+    return lockstep_spikes(trains, h, np.zeros(n), np.zeros(n), te, ti, m, advance, m.dv_dt)
+
+
+def lockstep_spikes(trains: InputTrains, h: float, s1, s2, tau1: float, tau2: float, model,
+                    advance, dv_dt) -> list[np.ndarray]:
+    """Spike times of every train, stepping all trains together on a grid of ``h`` ms.
+
+    Inputs (on the grid) jump the synaptic variables ``s1``/``s2``, which decay exactly with
+    ``tau1``/``tau2``; ``advance(v, s1, s2, span)`` gives v after ``span`` (arrays) and
+    ``dv_dt(v, s1, s2)`` its slope. A crossing of ``model.v_thresh`` inside a step is the root of
+    the cubic Hermite through (v, dv/dt) at both ends; refractoriness (``model.tau_refrac`` at
+    ``model.v_reset``) starts at the crossing itself, not at a grid point.
+    """
+    n = len(trains.exc)
+    n_steps = int(round(trains.duration / h))
+    add1 = np.zeros((n_steps + 1, n))
+    add2 = np.zeros((n_steps + 1, n))
+    for k in range(n):
+        np.add.at(add1[:, k], np.round(trains.exc[k] / h).astype(int), trains.w_exc[k])
+        np.add.at(add2[:, k], np.round(trains.inh[k] / h).astype(int), trains.w_inh[k])
+    theta, v_reset = model.v_thresh, model.v_reset
+    v = trains.v0.astype(float).copy()
+    s1, s2 = np.array(s1, float), np.array(s2, float)
+    refr_end = np.full(n, -np.inf)
+    spikes: list[list[float]] = [[] for _ in range(n)]
+    d1, d2 = np.exp(-h / tau1), np.exp(-h / tau2)
     for step in range(n_steps):
         t0 = step * h
-        ge += add_e[step]
-        gi += add_i[step]
+        s1 += add1[step]
+        s2 += add2[step]
         t1 = t0 + h
         start = np.maximum(t0, np.minimum(refr_end, t1))
         active = start < t1
         span = np.where(active, t1 - start, 0.0)
-        ge_s = ge * np.exp(-(start - t0) / te)
-        gi_s = gi * np.exp(-(start - t0) / ti)
-        v_s = np.where(start > t0, m.v_reset, v)
-        v_end = np.where(active, advance(v_s, ge_s, gi_s, np.maximum(span, 1e-300)), m.v_reset)
-        crossed = active & (v_end >= m.v_thresh)
+        s1_s = s1 * np.exp(-(start - t0) / tau1)
+        s2_s = s2 * np.exp(-(start - t0) / tau2)
+        v_s = np.where(start > t0, v_reset, v)
+        v_end = np.where(active, advance(v_s, s1_s, s2_s, span), v_reset)
+        crossed = active & (v_end >= theta)
         if crossed.any():
             k = np.nonzero(crossed)[0]
-            d0 = m.dv_dt(v_s[k], ge_s[k], gi_s[k])
-            ge1, gi1 = ge_s[k] * np.exp(-span[k] / te), gi_s[k] * np.exp(-span[k] / ti)
-            d1 = m.dv_dt(v_end[k], ge1, gi1)
-            t_cross = start[k] + span[k] * _hermite_root(v_s[k] - m.v_thresh, d0 * span[k],
-                                                          v_end[k] - m.v_thresh, d1 * span[k])
+            sp = span[k]
+            e1, e2 = s1_s[k] * np.exp(-sp / tau1), s2_s[k] * np.exp(-sp / tau2)
+            g0 = dv_dt(v_s[k], s1_s[k], s2_s[k])
+            g1 = dv_dt(v_end[k], e1, e2)
+            t_cross = start[k] + sp * _hermite_root(v_s[k] - theta, g0 * sp, v_end[k] - theta, g1 * sp)
             for j, tc in zip(k, t_cross):
                 spikes[j].append(float(tc))
-            refr_end[k] = t_cross + m.tau_refrac
+            refr_end[k] = t_cross + model.tau_refrac
             # v at t1: reset, or released from refractoriness within this step
+            v_end[k] = v_reset
             rel = refr_end[k] < t1
-            v_end[k] = m.v_reset
             if rel.any():
                 kk = k[rel]
-                span2 = t1 - refr_end[kk]
-                v_end[kk] = advance(np.full(kk.size, m.v_reset), ge[kk] * np.exp(-(refr_end[kk] - t0) / te),
-                                    gi[kk] * np.exp(-(refr_end[kk] - t0) / ti), span2)
+                wait = refr_end[kk] - t0
+                v_end[kk] = advance(np.full(kk.size, v_reset), s1[kk] * np.exp(-wait / tau1),
+                                    s2[kk] * np.exp(-wait / tau2), t1 - refr_end[kk])
         v = v_end
-        ge *= np.exp(-h / te)
-        gi *= np.exp(-h / ti)
+        s1 *= d1
+        s2 *= d2
     return [np.array(s) for s in spikes]
 
 

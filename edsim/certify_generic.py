@@ -22,7 +22,7 @@ import numpy as np
 
 from dataclasses import dataclass
 
-from edsim.certify import InputTrains, _hermite_root, compare
+from edsim.certify import InputTrains, compare, drive_engine, lockstep_spikes
 
 H_REF = 2.0**-6  # ms
 
@@ -91,45 +91,17 @@ def run_table(lut, trains: InputTrains) -> tuple[list[np.ndarray], dict]:
     n = len(trains.exc)
     sim = Sim(seed=0)
     first = sim.add_gen(lut, n)
-    src = sim.add_spike_source(2 * n)
-    for k in range(n):
-        if trains.exc[k].size:
-            sim.add_spike_times(src + k, trains.exc[k])
-        if trains.inh[k].size:
-            sim.add_spike_times(src + n + k, trains.inh[k])
-    idx = np.arange(n)
-    sim.add_synapses(np.concatenate([src + idx, src + n + idx]),
-                     np.concatenate([first + idx, first + idx]),
-                     np.concatenate([trains.w_exc, trains.w_inh]),
-                     np.full(2 * n, H_REF),
-                     np.concatenate([np.zeros(n), np.ones(n)]))
     s1, s2 = _s0(trains, n)
-    sim.set_state(first, trains.v0, s1, s2)
-    sim.record_spikes(first, n)
-    sim.run(trains.duration + H_REF)
-    t, ids = sim.drain_spikes()
-    stats = sim.stats()
-    order = np.argsort(ids, kind="stable")
-    t, ids = t[order], ids[order]
-    bounds = np.searchsorted(ids, first + np.arange(n + 1))
-    out = [np.sort(t[bounds[k]: bounds[k + 1]]) for k in range(n)]
-    return out, stats
+    return drive_engine(sim, first, trains, s1, s2, H_REF)
 
 
 def reference_spikes(model, trains: InputTrains, h: float = H_REF) -> list[np.ndarray]:
     """Spike times of every train by lockstep RK4 of the declared ``dv_dt``."""
     cls = type(model)
     n = len(trains.exc)
-    n_steps = int(round(trains.duration / h))
-    add1 = np.zeros((n_steps + 1, n))
-    add2 = np.zeros((n_steps + 1, n))
-    for k in range(n):
-        np.add.at(add1[:, k], np.round(trains.exc[k] / h).astype(int), trains.w_exc[k])
-        np.add.at(add2[:, k], np.round(trains.inh[k] / h).astype(int), trains.w_inh[k])
     two = len(cls.syn_names) > 1
     tau1 = getattr(model, cls.syn_taus[0])
     tau2 = getattr(model, cls.syn_taus[1]) if two else 1.0
-    theta, v_reset = model.v_thresh, model.v_reset
 
     def f(v, s1, s2):
         return model.dv_dt_all(v, s1, s2 if two else None)
@@ -143,49 +115,11 @@ def reference_spikes(model, trains: InputTrains, h: float = H_REF) -> list[np.nd
         k4 = f(v + span * k3, s1 * half1 * half1, s2 * half2 * half2)
         return v + span / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
 
-    v = trains.v0.astype(float).copy()
-    s1, s2 = (x.copy() for x in _s0(trains, n))
+    s1, s2 = _s0(trains, n)
     if not two:
-        s2[:] = 0.0
-    refr_end = np.full(n, -np.inf)
-    spikes: list[list[float]] = [[] for _ in range(n)]
-    d1, d2 = np.exp(-h / tau1), np.exp(-h / tau2)
-    with np.errstate(all="ignore"):
-        for step in range(n_steps):
-            t0 = step * h
-            s1 += add1[step]
-            s2 += add2[step]
-            t1 = t0 + h
-            start = np.maximum(t0, np.minimum(refr_end, t1))
-            active = start < t1
-            span = np.where(active, t1 - start, 0.0)
-            s1_s = s1 * np.exp(-(start - t0) / tau1)
-            s2_s = s2 * np.exp(-(start - t0) / tau2)
-            v_s = np.where(start > t0, v_reset, v)
-            v_end = np.where(active, advance(v_s, s1_s, s2_s, span), v_reset)
-            crossed = active & (v_end >= theta)
-            if crossed.any():
-                k = np.nonzero(crossed)[0]
-                sp = span[k]
-                e1, e2 = s1_s[k] * np.exp(-sp / tau1), s2_s[k] * np.exp(-sp / tau2)
-                g0 = f(v_s[k], s1_s[k], s2_s[k])
-                g1 = f(v_end[k], e1, e2)
-                frac = _hermite_root(v_s[k] - theta, g0 * sp, v_end[k] - theta, g1 * sp)
-                t_cross = start[k] + sp * frac
-                for j, tc in zip(k, t_cross):
-                    spikes[j].append(float(tc))
-                refr_end[k] = t_cross + model.tau_refrac
-                v_end[k] = v_reset
-                rel = refr_end[k] < t1
-                if rel.any():
-                    kk = k[rel]
-                    wait = refr_end[kk] - t0
-                    v_end[kk] = advance(np.full(kk.size, v_reset), s1[kk] * np.exp(-wait / tau1),
-                                        s2[kk] * np.exp(-wait / tau2), t1 - refr_end[kk])
-            v = v_end
-            s1 *= d1
-            s2 *= d2
-    return [np.array(s) for s in spikes]
+        s2 = np.zeros(n)
+    with np.errstate(all="ignore"):  # lanes that are refractory or idle may overflow harmlessly
+        return lockstep_spikes(trains, h, s1, s2, tau1, tau2, model, advance, f)
 
 
 def compare_spikes(reference, test, match_window: float = 1.0) -> dict:
