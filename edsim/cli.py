@@ -88,8 +88,12 @@ def _print_generic_info(path) -> None:
     print(f"  axis t         {t.t.n} nodes on [0, {t.t.x_max:.4g}] ms "
           f"(first step {t.t.x0 / 2**t.t.m:.3g}, {2**t.t.m} per octave)")
     print("  parameters     " + ", ".join(f"{k}={v:g} {t.units[k]}" for k, v in t.parameters.items()))
+    _print_accuracy(t.accuracy)
+
+
+def _print_accuracy(accuracy: dict) -> None:
     print("  accuracy")
-    for k, v in t.accuracy.items():
+    for k, v in accuracy.items():
         print(f"    {k:32s} {v:.4g}" if isinstance(v, float) else f"    {k:32s} {v}")
 
 
@@ -107,9 +111,7 @@ def _print_info(path) -> None:
         print(f"  axis {name:3s}       {ax.n} nodes on [0, {ax.x_max:.4g}] {unit} "
               f"(first step {ax.x0 / 2**ax.m:.3g}, {2**ax.m} per octave)")
     print("  parameters     " + ", ".join(f"{k}={v:g}" for k, v in t.parameters.items()))
-    print("  accuracy")
-    for k, v in t.accuracy.items():
-        print(f"    {k:32s} {v:.4g}" if isinstance(v, float) else f"    {k:32s} {v}")
+    _print_accuracy(t.accuracy)
 
 
 def _tables_info(args) -> int:
