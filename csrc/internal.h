@@ -54,9 +54,33 @@ int eds__nqueue_check(const eds__nqueue *q);
 void eds__nqueue_free(eds__nqueue *q);
 
 int eds__queue_push(eds__queue *q, double t, int kind, uint32_t id, uint32_t aux, double aux_t);
+int eds__queue_insert(eds__queue *q, const eds__event *e); /* an event whose key is already set */
 void eds__queue_pop(eds__queue *q, eds__event *out); /* requires size > 0 */
 int eds__queue_check(const eds__queue *q);
 void eds__queue_free(eds__queue *q);
+
+/* Delay line: the pending deliveries over one delay value, in (t, key) order. Spikes leave in
+ * time order, so deliveries over the same delay arrive in time order too; they wait here in FIFO
+ * order and only the line's head sits in the main heap (marked by EDS__FIFO_FLAG in aux). In
+ * Brunel's network this keeps ~400,000 pending external deliveries out of the heap. A delivery
+ * that would arrive before the line's tail (a time-driven spike found late in its step) goes to
+ * the heap instead, so the order stays exact. Ring buffer: ev[(head + k) % cap], k < count. */
+typedef struct {
+    eds__event *ev;
+    uint64_t head, count, cap;
+} eds__fifo;
+
+#define EDS__FIFO_FLAG 0x80000000u   /* in a DELIVER's aux: the event is its delay line's head */
+#define EDS__NO_FIFO UINT32_MAX
+#define EDS__MAX_FIFOS 64             /* more distinct delays than this: all deliveries in the heap */
+
+int eds__fifo_push(eds__fifo *f, const eds__event *e);
+static inline const eds__event *eds__fifo_head(const eds__fifo *f) { return &f->ev[f->head]; }
+static inline const eds__event *eds__fifo_tail(const eds__fifo *f)
+{
+    return &f->ev[(f->head + f->count - 1) % f->cap];
+}
+void eds__fifo_pop(eds__fifo *f); /* requires count > 0 */
 
 /* ---- conductance LIF lookup table (lut_cond.c) ---- */
 
@@ -172,7 +196,8 @@ typedef struct {
     uint64_t *n_times, *cap_times, *cursor;
     /* POISSON */
     double rate, start, stop;
-    uint64_t *draws;                    /* random numbers drawn so far, per source */
+    uint64_t draws;                     /* random numbers drawn so far (the population's stream) */
+    uint64_t block[4], block_k;         /* last Philox block computed, and its index + 1 (0: none) */
 } eds__pop;
 
 typedef struct {
@@ -211,6 +236,10 @@ struct eds_sim {
     uint32_t *syn_target;
     float *syn_weight;
     uint64_t n_groups, n_syn;
+    /* delay lines: per group its line (EDS__NO_FIFO: none), or grp_fifo == NULL for no lines */
+    uint32_t *grp_fifo;
+    eds__fifo *fifos;
+    uint32_t n_fifos;
     /* spike recording */
     double *rec_t;
     uint32_t *rec_id;
@@ -240,7 +269,8 @@ int eds__synapses_freeze(eds_sim *sim);
 void eds__synapses_free(eds_sim *sim);
 
 /* sources.c */
-int eds__poisson_next(eds_sim *sim, eds__pop *p, uint32_t local, double after, double *t_next);
+/* Next spike of Poisson population p after `after`: its time (INFINITY: none) and source. */
+int eds__poisson_next(eds_sim *sim, eds__pop *p, double after, double *t_next, uint32_t *local);
 int eds__spikes_schedule(eds_sim *sim, eds__pop *p, uint32_t local);
 
 /* record.c */

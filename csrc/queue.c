@@ -17,8 +17,14 @@ int eds__queue_push(eds__queue *q, double t, int kind, uint32_t id, uint32_t aux
 {
     if (q->seq >= ((uint64_t)1 << SEQ_BITS))
         return EDS_OVERFLOW;
-    EDS_CHECK(eds__grow((void **)&q->ev, &q->cap, q->size + 1, sizeof(eds__event)));
     eds__event e = {t, ((uint64_t)kind << SEQ_BITS) | q->seq++, id, aux, aux_t};
+    return eds__queue_insert(q, &e);
+}
+
+int eds__queue_insert(eds__queue *q, const eds__event *ev)
+{
+    EDS_CHECK(eds__grow((void **)&q->ev, &q->cap, q->size + 1, sizeof(eds__event)));
+    const eds__event e = *ev;
     uint64_t i = q->size++;
     while (i > 0) {
         uint64_t parent = (i - 1) / 2;
@@ -51,6 +57,34 @@ void eds__queue_pop(eds__queue *q, eds__event *out)
     }
     if (n > 0)
         q->ev[i] = last;
+}
+
+int eds__fifo_push(eds__fifo *f, const eds__event *e)
+{
+    if (f->count == f->cap) {
+        /* grow, unrolling the ring so that the head is at 0 */
+        uint64_t cap = f->cap ? 2 * f->cap : 64;
+        if (cap > UINT64_MAX / sizeof(eds__event))
+            return EDS_OVERFLOW;
+        eds__event *ev = malloc(cap * sizeof(eds__event));
+        if (!ev)
+            return EDS_NOMEM;
+        for (uint64_t k = 0; k < f->count; k++)
+            ev[k] = f->ev[(f->head + k) % f->cap];
+        free(f->ev);
+        f->ev = ev;
+        f->cap = cap;
+        f->head = 0;
+    }
+    f->ev[(f->head + f->count) % f->cap] = *e;
+    f->count++;
+    return EDS_OK;
+}
+
+void eds__fifo_pop(eds__fifo *f)
+{
+    f->head = (f->head + 1) % f->cap;
+    f->count--;
 }
 
 int eds__queue_check(const eds__queue *q)

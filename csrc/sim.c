@@ -62,7 +62,6 @@ static void pop_free(eds__pop *p)
     free(p->n_times);
     free(p->cap_times);
     free(p->cursor);
-    free(p->draws);
 }
 
 void eds_sim_free(eds_sim *sim)
@@ -97,6 +96,8 @@ int eds_sim_stats(const eds_sim *sim, eds_stats *out)
         return EDS_NULLPTR;
     *out = sim->stats;
     out->heap_size = sim->queue.size + sim->nqueue.size;
+    for (uint32_t f = 0; f < sim->n_fifos; f++) /* deliveries waiting behind their line's head */
+        out->heap_size += sim->fifos[f].count ? sim->fifos[f].count - 1 : 0;
     out->heap_max = sim->queue.max_size + sim->nqueue.max_size; /* sum of both maxima */
     return EDS_OK;
 }
@@ -106,6 +107,15 @@ int eds_sim_check_queue(const eds_sim *sim)
     if (!sim)
         return EDS_NULLPTR;
     EDS_CHECK(eds__queue_check(&sim->queue));
+    for (uint32_t f = 0; f < sim->n_fifos; f++) {
+        const eds__fifo *line = &sim->fifos[f];
+        for (uint64_t k = 1; k < line->count; k++) {
+            const eds__event *a = &line->ev[(line->head + k - 1) % line->cap];
+            const eds__event *b = &line->ev[(line->head + k) % line->cap];
+            if (b->t < a->t || (b->t == a->t && b->key < a->key))
+                return EDS_STATE;
+        }
+    }
     return eds__nqueue_check(&sim->nqueue);
 }
 
@@ -386,18 +396,10 @@ int eds_sim_add_poisson(eds_sim *sim, uint32_t n, double rate_hz, double start, 
     p->rate = rate_hz;
     p->start = start;
     p->stop = stop;
-    p->draws = calloc(n, sizeof(uint64_t));
-    if (!p->draws) {
-        sim->failed = 1;
-        return EDS_NOMEM;
-    }
-    for (uint32_t j = 0; j < n; j++) {
-        double t;
-        EDS_CHECK(eds__poisson_next(sim, p, j, start, &t));
-        if (t < stop)
-            EDS_CHECK(schedule(sim, t, EDS_EV_EMIT, p->first + j, 0, 0.0));
-    }
-    return EDS_OK;
+    double t;
+    uint32_t j;
+    EDS_CHECK(eds__poisson_next(sim, p, start, &t, &j));
+    return t < stop ? schedule(sim, t, EDS_EV_EMIT, p->first + j, 0, 0.0) : EDS_OK;
 }
 
 /* ---- neuron state ---- */
@@ -523,6 +525,27 @@ int eds_sim_record_spikes(eds_sim *sim, uint32_t first, uint32_t n, int on)
 
 /* ---- event handlers ---- */
 
+/* Schedules the delivery of id's spike at t_spike over its delay group k, arriving at `arrival`:
+ * on the group's delay line when it keeps the line in order, else in the heap. */
+static int schedule_delivery(eds_sim *sim, uint32_t id, uint32_t k, double arrival, double t_spike)
+{
+    if (!(arrival >= sim->now))
+        return EDS_CAUSALITY;
+    uint32_t f = sim->grp_fifo ? sim->grp_fifo[sim->grp_of[id] + k] : EDS__NO_FIFO;
+    if (f != EDS__NO_FIFO) {
+        eds__fifo *line = &sim->fifos[f];
+        if (line->count == 0 || arrival >= eds__fifo_tail(line)->t) {
+            if (sim->queue.seq >= ((uint64_t)1 << 56))
+                return EDS_OVERFLOW;
+            eds__event e = {arrival, ((uint64_t)EDS_EV_DELIVER << 56) | sim->queue.seq++, id,
+                            k | EDS__FIFO_FLAG, t_spike};
+            EDS_CHECK(eds__fifo_push(line, &e));
+            return line->count == 1 ? eds__queue_insert(&sim->queue, &e) : EDS_OK;
+        }
+    }
+    return schedule(sim, arrival, EDS_EV_DELIVER, id, k, t_spike);
+}
+
 static int send_spike(eds_sim *sim, uint32_t id, double t)
 {
     if (sim->recorded[id])
@@ -534,7 +557,7 @@ static int send_spike(eds_sim *sim, uint32_t id, double t)
          * ulps before now through rounding; it is due now (delays >= dt are enforced) */
         if (arrival < sim->now && sim->now - arrival <= 8 * 2.220446049250313e-16 * fabs(sim->now))
             arrival = sim->now;
-        EDS_CHECK(schedule(sim, arrival, EDS_EV_DELIVER, id, 0, t));
+        EDS_CHECK(schedule_delivery(sim, id, 0, arrival, t));
     }
     return EDS_OK;
 }
@@ -599,8 +622,8 @@ static int on_emit(eds_sim *sim, const eds__event *e)
     if (p->kind == EDS__POP_SPIKES)
         return eds__spikes_schedule(sim, p, j);
     double next;
-    EDS_CHECK(eds__poisson_next(sim, p, j, e->t, &next));
-    return next < p->stop ? schedule(sim, next, EDS_EV_EMIT, e->id, 0, 0.0) : EDS_OK;
+    EDS_CHECK(eds__poisson_next(sim, p, e->t, &next, &j));
+    return next < p->stop ? schedule(sim, next, EDS_EV_EMIT, p->first + j, 0, 0.0) : EDS_OK;
 }
 
 /* One synaptic input to event-driven neuron j at time t. */
@@ -634,7 +657,15 @@ static int buffer_input(eds__pop *p, uint32_t j, double t, int receptor, double 
 static int on_deliver(eds_sim *sim, const eds__event *e)
 {
     const double t = e->t;
-    uint64_t g = sim->grp_of[e->id] + e->aux;
+    const uint32_t k = e->aux & ~EDS__FIFO_FLAG;
+    uint64_t g = sim->grp_of[e->id] + k;
+    if (e->aux & EDS__FIFO_FLAG) {
+        /* the head of its delay line: the next one takes its place in the heap */
+        eds__fifo *line = &sim->fifos[sim->grp_fifo[g]];
+        eds__fifo_pop(line);
+        if (line->count)
+            EDS_CHECK(eds__queue_insert(&sim->queue, eds__fifo_head(line)));
+    }
     for (uint64_t s = sim->grp_start[g]; s < sim->grp_start[g + 1]; s++) {
         uint32_t target = sim->syn_target[s] & EDS__TARGET_MASK;
         int inhibitory = (int)(sim->syn_target[s] >> EDS__RECEPTOR_SHIFT);
@@ -649,8 +680,7 @@ static int on_deliver(eds_sim *sim, const eds__event *e)
         }
     }
     if (g + 1 < sim->grp_of[e->id + 1])
-        EDS_CHECK(schedule(sim, e->aux_t + sim->grp_delay[g + 1], EDS_EV_DELIVER, e->id, e->aux + 1,
-                           e->aux_t));
+        EDS_CHECK(schedule_delivery(sim, e->id, k + 1, e->aux_t + sim->grp_delay[g + 1], e->aux_t));
     return EDS_OK;
 }
 

@@ -1,9 +1,16 @@
 /* Spike sources: explicit spike times and Poisson processes.
  *
- * Poisson random numbers come from Philox4x64-10 (Salmon et al. 2011, the Random123 generator also
- * behind numpy.random.Philox), keyed by (seed, source id) and counted by the number of draws of
- * that source. A source's spike train therefore depends only on the seed, its id, its rate and its
- * window, never on the rest of the network or on how runs are split.
+ * A population of n independent Poisson sources of rate r is generated as their superposition:
+ * one Poisson process of rate n r whose every spike goes to a source drawn uniformly. That is the
+ * same process in law (Cinlar's superposition theorem) and keeps one event in the queue per
+ * population instead of one per source, which matters when every neuron has its own drive
+ * (Brunel's network: 12,500 sources at 20 kHz). Random numbers come from Philox4x64-10 (Salmon et
+ * al. 2011, the Random123 generator also behind numpy.random.Philox), keyed by (seed, first id of
+ * the population) and counted by draws: per spike the interval -ln(u) / (n r) from draw k, then,
+ * if n > 1, the source from draw k + 1 as floor(bits * n / 2^64). A population's spikes therefore
+ * depend only on the seed, its first id, its size, rate and window, never on the rest of the
+ * network or on how runs are split; a single source's train is -ln(u_k) / r, u_k from its own
+ * stream.
  */
 #include <math.h>
 
@@ -37,22 +44,28 @@ void eds_philox4x64(const uint64_t ctr[4], const uint64_t key[2], uint64_t out[4
     out[3] = c3;
 }
 
-/* Draw number k of stream (seed, id) as a uniform double in (0, 1). Block k / 4, lane k % 4. */
-static double uniform(uint64_t seed, uint32_t id, uint64_t k)
+/* Draw number k of stream (seed, id): 64 random bits. Block k / 4, lane k % 4; a block is
+ * computed once and kept for its other lanes. */
+static uint64_t draw(uint64_t seed, eds__pop *p, uint64_t k)
 {
-    uint64_t ctr[4] = {k >> 2, 0, 0, 0}, key[2] = {seed, id}, out[4];
-    eds_philox4x64(ctr, key, out);
-    return ((double)(out[k & 3] >> 11) + 0.5) * 0x1.0p-53;
+    if (p->block_k != (k >> 2) + 1) {
+        uint64_t ctr[4] = {k >> 2, 0, 0, 0}, key[2] = {seed, p->first};
+        eds_philox4x64(ctr, key, p->block);
+        p->block_k = (k >> 2) + 1;
+    }
+    return p->block[k & 3];
 }
 
-int eds__poisson_next(eds_sim *sim, eds__pop *p, uint32_t local, double after, double *t_next)
+int eds__poisson_next(eds_sim *sim, eds__pop *p, double after, double *t_next, uint32_t *local)
 {
-    if (p->rate <= 0.0) {
+    if (p->rate <= 0.0 || p->n == 0) {
         *t_next = INFINITY;
+        *local = 0;
         return EDS_OK;
     }
-    double u = uniform(sim->seed, p->first + local, p->draws[local]++);
-    *t_next = after - log(u) * (1000.0 / p->rate);
+    double u = ((double)(draw(sim->seed, p, p->draws++) >> 11) + 0.5) * 0x1.0p-53;
+    *t_next = after - log(u) * (1000.0 / (p->rate * (double)p->n));
+    *local = p->n > 1 ? (uint32_t)(((__uint128_t)draw(sim->seed, p, p->draws++) * p->n) >> 64) : 0;
     return EDS_OK;
 }
 

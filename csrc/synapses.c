@@ -63,6 +63,12 @@ typedef struct {
     uint64_t order;     /* staging index: ties keep insertion order */
 } syn_sort;
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static int cmp_syn(const void *a, const void *b)
 {
     const syn_sort *x = a, *y = b;
@@ -86,6 +92,50 @@ static void free_staged(eds_sim *sim)
     sim->s_d = NULL;
     sim->s_rec = NULL;
     sim->n_staged = sim->cap_staged = 0;
+}
+
+/* One delay line per distinct delay value, when there are at most EDS__MAX_FIFOS of them. */
+static int make_delay_lines(eds_sim *sim)
+{
+    uint64_t n = sim->n_groups;
+    if (n == 0)
+        return EDS_OK;
+    for (uint32_t id = 0; id < sim->n_ids; id++)
+        if (sim->grp_of[id + 1] - sim->grp_of[id] >= EDS__FIFO_FLAG)
+            return EDS_OVERFLOW; /* a DELIVER's aux holds the group index below the flag bit */
+    double *d = malloc(n * sizeof(double));
+    if (!d)
+        return EDS_NOMEM;
+    memcpy(d, sim->grp_delay, n * sizeof(double));
+    qsort(d, (size_t)n, sizeof(double), cmp_double);
+    uint64_t u = 0;
+    for (uint64_t g = 0; g < n; g++)
+        if (u == 0 || d[g] != d[u - 1])
+            d[u++] = d[g];
+    if (u > EDS__MAX_FIFOS) {
+        free(d);
+        return EDS_OK;
+    }
+    sim->grp_fifo = malloc(n * sizeof(uint32_t));
+    sim->fifos = calloc(u, sizeof(eds__fifo));
+    if (!sim->grp_fifo || !sim->fifos) {
+        free(d);
+        return EDS_NOMEM;
+    }
+    sim->n_fifos = (uint32_t)u;
+    for (uint64_t g = 0; g < n; g++) {
+        uint64_t lo = 0, hi = u; /* d[lo] <= delay < d[hi] */
+        while (hi - lo > 1) {
+            uint64_t mid = (lo + hi) / 2;
+            if (d[mid] <= sim->grp_delay[g])
+                lo = mid;
+            else
+                hi = mid;
+        }
+        sim->grp_fifo[g] = (uint32_t)lo;
+    }
+    free(d);
+    return EDS_OK;
 }
 
 int eds__synapses_freeze(eds_sim *sim)
@@ -156,12 +206,16 @@ int eds__synapses_freeze(eds_sim *sim)
     if (rc != EDS_OK)
         goto done;
     sim->grp_start[sim->n_groups] = n;
+    rc = make_delay_lines(sim);
+    if (rc != EDS_OK)
+        goto done;
     sim->n_syn = n;
     sim->stats.n_synapses = n;
     sim->stats.n_delay_groups = sim->n_groups;
     sim->stats.bytes_synapses = n * (sizeof(uint32_t) + sizeof(float)) +
                                 sim->n_groups * (sizeof(double) + sizeof(uint64_t)) +
-                                (n_ids + 1) * sizeof(uint64_t);
+                                (n_ids + 1) * sizeof(uint64_t) +
+                                (sim->grp_fifo ? sim->n_groups * sizeof(uint32_t) : 0);
     free_staged(sim);
 done:
     free(start);
@@ -172,6 +226,13 @@ done:
 
 void eds__synapses_free(eds_sim *sim)
 {
+    for (uint32_t f = 0; f < sim->n_fifos; f++)
+        free(sim->fifos[f].ev);
+    free(sim->fifos);
+    free(sim->grp_fifo);
+    sim->fifos = NULL;
+    sim->grp_fifo = NULL;
+    sim->n_fifos = 0;
     free_staged(sim);
     free(sim->grp_of);
     free(sim->grp_delay);

@@ -45,6 +45,7 @@ class Benchmark:
     peers: str = ""
     v_init: tuple[float, float] | None = None   # initial v range (mV); default [v_reset, v_thresh)
     dt: float | None = None                     # time-driven step (ms); None: event-driven
+    default_seed: int = 1                       # the command line's default seed
 
 
 def build(bench: Benchmark, seed: int = 1, scale: float = 1.0, record_v: int = 0, table_dir=None):
@@ -75,7 +76,7 @@ def build(bench: Benchmark, seed: int = 1, scale: float = 1.0, record_v: int = 0
 def main(bench: Benchmark, argv=None) -> dict:
     parser = argparse.ArgumentParser(description=bench.title)
     parser.add_argument("--duration", type=float, default=1000.0, help="biological time (ms)")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=bench.default_seed)
     parser.add_argument("--scale", type=float, default=1.0, help="network size factor")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress output")

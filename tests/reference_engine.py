@@ -86,22 +86,30 @@ class _SpikeTrain:
 
 
 class _Poisson:
-    def __init__(self, seed: int, gid: int, rate: float, start: float, stop: float):
-        key = np.array([seed, gid], dtype=np.uint64)
+    """n sources of rate r as one process of rate n r, each spike to a uniformly drawn source."""
+
+    def __init__(self, seed: int, first: int, n: int, rate: float, start: float, stop: float):
+        key = np.array([seed, first], dtype=np.uint64)
         # numpy increments the counter before it generates: start one below zero.
         self._bits = np.random.Philox(key=key, counter=np.full(4, 2**64 - 1, dtype=np.uint64))
+        self.first, self.n = first, n
         self.rate = float(rate)
         self.start = float(start)
         self.stop = float(stop)
         self.n_draws = 0
 
-    def next_after(self, t: float) -> float:
+    def next_after(self, t: float) -> tuple[float, int]:
+        """(time, gid) of the population's next spike."""
         if self.rate <= 0.0:
-            return math.inf
+            return math.inf, self.first
         x = int(self._bits.random_raw())
         self.n_draws += 1
         u = ((x >> 11) + 0.5) * 2.0**-53
-        return t - math.log(u) * (1000.0 / self.rate)
+        t = t - math.log(u) * (1000.0 / (self.rate * self.n))
+        if self.n == 1:
+            return t, self.first
+        self.n_draws += 1
+        return t, self.first + (int(self._bits.random_raw()) * self.n >> 64)
 
 
 class ReferenceSim:
@@ -182,11 +190,12 @@ class ReferenceSim:
         if start < self.now:
             raise SemanticsError("Poisson source starting in the past")
         first = self._new_ids(n)
+        src = _Poisson(self.seed, first, n, rate, start, stop)
         for gid in range(first, first + n):
-            src = self._poisson[gid] = _Poisson(self.seed, gid, rate, start, stop)
-            t = src.next_after(src.start)
-            if t < src.stop:
-                self._push(t, EMIT, (gid, None))
+            self._poisson[gid] = src
+        t, gid = src.next_after(src.start)
+        if t < src.stop:
+            self._push(t, EMIT, (gid, None))
         return first
 
     def add_spike_times(self, gid: int, times) -> None:
@@ -420,10 +429,9 @@ class ReferenceSim:
         if gid in self._trains:
             self._push_next_emit(gid)
         else:
-            src = self._poisson[gid]
-            nxt = src.next_after(t)
-            if nxt < src.stop:
-                self._push(nxt, EMIT, (gid, None))
+            nxt, nxt_gid = self._poisson[gid].next_after(t)
+            if nxt < self._poisson[gid].stop:
+                self._push(nxt, EMIT, (nxt_gid, None))
 
     def _spike(self, gid: int, t: float) -> None:
         if gid in self._recorded:

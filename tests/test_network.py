@@ -155,6 +155,42 @@ def test_poisson_stream_matches_numpy_philox():
     assert np.array_equal(rec.spikes.t, np.array(expected))
 
 
+def test_poisson_population_is_the_superposition_drawn_from_numpy_philox():
+    """n sources: one process of rate n r from stream (seed, first id); draw k gives the interval,
+    draw k + 1 the source as floor(bits n / 2^64)."""
+    seed, n, rate = 99, 7, 40.0
+    net = edsim.Network(seed=seed)
+    src = net.source(edsim.Poisson(rate=rate, start=5.0, duration=300.0), n=n, name="p")
+    rec = net.record(src)
+    net.run(400.0)
+    gen = np.random.Philox(key=[seed, int(src.ids[0])], counter=[2**64 - 1] * 4)
+    t, expected_t, expected_i = 5.0, [], []
+    while True:
+        u = ((gen.random_raw() >> 11) + 0.5) * 2.0**-53
+        t = t - math.log(u) * (1000.0 / (rate * n))
+        i = (int(gen.random_raw()) * n) >> 64
+        if t >= 305.0:
+            break
+        expected_t.append(t)
+        expected_i.append(i)
+    order = np.lexsort((expected_i, expected_t))
+    assert np.array_equal(rec.spikes.t, np.array(expected_t)[order])
+    assert np.array_equal(rec.spikes.i, np.array(expected_i)[order])
+
+
+def test_poisson_population_sources_are_independent_and_uniform():
+    """Per-source counts of the superposed process: mean r T, Poisson spread (index of
+    dispersion ~1), and no correlation between neighbouring sources' counts."""
+    net = edsim.Network(seed=5)
+    src = net.source(edsim.Poisson(rate=50.0), n=500, name="p")
+    rec = net.record(src)
+    net.run(4000.0)
+    counts = rec.spikes.count().astype(float)
+    assert abs(counts.mean() - 200.0) < 5 * math.sqrt(200.0 / 500)
+    assert 0.8 < counts.var() / counts.mean() < 1.2
+    assert abs(np.corrcoef(counts[:-1], counts[1:])[0, 1]) < 0.15
+
+
 def test_connectors_make_the_promised_counts():
     net = edsim.Network(seed=0)
     m = edsim.IF_cond_exp(**COBA_CELL)

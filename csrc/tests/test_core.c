@@ -1817,6 +1817,58 @@ static void test_delay_groups_deliver_every_synapse(void)
     eds_sim_free(sim);
 }
 
+/* Deliveries over one delay wait on a delay line (a ring buffer that grows and wraps): every one
+ * is delivered exactly once, none early, and the pending count is exact at every run boundary. */
+static void test_delay_lines_deliver_everything_in_order(void)
+{
+    eds_sim *sim = NULL;
+    uint32_t tgt = 0, src = 0;
+    CHECK_OK(eds_sim_new(5, &sim));
+    eds_curr_params p = {0.25, 20.0, 0.0, 20.0, 0.0, 2.0, 5.0, 5.0, 0.0};
+    CHECK_OK(eds_sim_add_curr_delta(sim, &p, 1, &tgt));
+    CHECK_OK(eds_sim_add_spike_source(sim, 2, &src));
+    enum { N = 2000 };
+    static double t0[N], t1[N];
+    for (int k = 0; k < N; k++) {
+        t0[k] = 1.0 + 0.01 * k;
+        t1[k] = 1.005 + 0.01 * k;
+    }
+    CHECK_OK(eds_sim_add_spike_times(sim, src, t0, N));
+    CHECK_OK(eds_sim_add_spike_times(sim, src + 1, t1, N));
+    const uint32_t pre[] = {src, src + 1}, post[] = {tgt, tgt};
+    const float w[] = {1e-6f, -1e-6f};
+    const double d[] = {5.0, 5.0};
+    const uint8_t r[] = {0, 1};
+    CHECK_OK(eds_sim_add_synapses(sim, 2, pre, post, w, d, r));
+    for (double until = 0.37; until < 40.0; until += 0.37) {
+        CHECK_OK(eds_sim_run(sim, until));
+        CHECK_QUEUE(sim);
+        uint64_t pending = 0, delivered = 0;
+        for (int s = 0; s < 2; s++) {
+            const double *t = s ? t1 : t0;
+            int remaining = 0;
+            for (int k = 0; k < N; k++) {
+                if (t[k] >= until)
+                    remaining = 1;
+                else if (t[k] + 5.0 >= until)
+                    pending++;
+                else
+                    delivered++;
+            }
+            pending += (uint64_t)remaining;
+        }
+        eds_stats st;
+        CHECK_OK(eds_sim_stats(sim, &st));
+        CHECK(st.heap_size == pending);
+        CHECK(st.n_synaptic_events == delivered);
+    }
+    eds_stats st;
+    CHECK_OK(eds_sim_stats(sim, &st));
+    CHECK(st.n_synaptic_events == 2 * N);
+    CHECK(st.heap_size == 0);
+    eds_sim_free(sim);
+}
+
 static void test_conductances_beyond_the_table_use_the_fallback(void)
 {
     const eds_cond_table *p = &g_tt.tab;
@@ -2578,6 +2630,7 @@ int main(void)
         RUN_TEST(test_driven_neuron_fires_after_each_input_and_respects_refractoriness);
         RUN_TEST(test_state_at_end_of_refractory_period_is_v_reset);
         RUN_TEST(test_delay_groups_deliver_every_synapse);
+        RUN_TEST(test_delay_lines_deliver_everything_in_order);
         RUN_TEST(test_conductances_beyond_the_table_use_the_fallback);
 
         RUN_TEST(test_poisson_same_seed_same_spikes);
