@@ -228,6 +228,10 @@ int eds_sim_samples_pending(const eds_sim *sim, uint32_t sampler, uint64_t *rows
 int eds_sim_drain_samples(eds_sim *sim, uint32_t sampler, double *t, double *values,
                           uint64_t cap_rows, uint64_t *rows_out);
 
+/* Freezes the connectivity (synapses sorted into delay groups, delay lines made). The first run
+ * does it if not done; calling it first keeps that work out of the run's timing. Idempotent. */
+int eds_sim_prepare(eds_sim *sim);
+
 /* Processes every event with time < until, then sets now = until. Callable repeatedly. */
 int eds_sim_run(eds_sim *sim, double until);
 

@@ -23,7 +23,8 @@ int eds__queue_push(eds__queue *q, double t, int kind, uint32_t id, uint32_t aux
 
 int eds__queue_insert(eds__queue *q, const eds__event *ev)
 {
-    EDS_CHECK(eds__grow((void **)&q->ev, &q->cap, q->size + 1, sizeof(eds__event)));
+    if (q->size == q->cap)
+        EDS_CHECK(eds__grow((void **)&q->ev, &q->cap, q->size + 1, sizeof(eds__event)));
     const eds__event e = *ev;
     uint64_t i = q->size++;
     while (i > 0) {

@@ -185,6 +185,12 @@ static int ev_advance(const eds__pop *p, uint32_t j, double dt, double *v, doubl
     if (!(dt >= 0.0))
         return EDS_INVALID;
     *v = eds__exact_v(&p->exact, p->v[j], p->s1[j], p->s2[j], dt);
+    if (p->kind == EDS__POP_DELTA) {
+        /* voltage jumps only: the synaptic variables stay 0 */
+        *s1 = p->s1[j];
+        *s2 = p->s2[j];
+        return EDS_OK;
+    }
     *s1 = p->s1[j] * exp(-dt / p->tau1);
     *s2 = p->s2[j] * exp(-dt / p->tau2);
     return EDS_OK;
@@ -565,7 +571,7 @@ static int send_spike(eds_sim *sim, uint32_t id, double t)
 static inline void decay_synapses(eds__pop *p, uint32_t j, double t)
 {
     double dt = t - p->t_last[j];
-    if (dt > 0.0) {
+    if (dt > 0.0 && p->kind != EDS__POP_DELTA) { /* IF_curr_delta's s1, s2 are always 0 */
         p->s1[j] *= exp(-dt / p->tau1);
         p->s2[j] *= exp(-dt / p->tau2);
     }
@@ -641,11 +647,31 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
         }
         return EDS_OK;
     }
+    if (p->kind == EDS__POP_DELTA) {
+        /* the hot path of voltage-jump networks (benchmark 4, Brunel): ev_advance, the jump and
+         * predict inlined, in the same arithmetic bit for bit */
+        const eds__exact *m = &p->exact;
+        double dt = t - p->t_last[j];
+        if (!(dt >= 0.0))
+            return EDS_INVALID;
+        double v = m->v_inf + (p->v[j] - m->v_inf) * exp(-dt / m->p.tau_m);
+        v += w;
+        if (!isfinite(v))
+            return EDS_INVALID;
+        p->v[j] = v;
+        p->t_last[j] = t;
+        if (v >= m->p.v_thresh)
+            return neuron_schedule(sim, p->first + j, t, EDS_EV_FIRE);
+        if (m->v_inf > m->p.v_thresh)
+            return neuron_schedule(sim, p->first + j,
+                                   t + m->p.tau_m * log((m->v_inf - v) / (m->v_inf - m->p.v_thresh)),
+                                   EDS_EV_FIRE);
+        eds__nqueue_remove(&sim->nqueue, p->first + j);
+        return EDS_OK;
+    }
     EDS_CHECK(ev_advance(p, j, t - p->t_last[j], &p->v[j], &p->s1[j], &p->s2[j], &sim->stats));
     p->t_last[j] = t;
-    if (p->kind == EDS__POP_DELTA)
-        p->v[j] += w;
-    else if (inhibitory)
+    if (inhibitory)
         p->s2[j] += w;
     else
         p->s1[j] += w;
@@ -772,6 +798,23 @@ static int dispatch(eds_sim *sim, const eds__event *e)
     }
 }
 
+int eds_sim_prepare(eds_sim *sim)
+{
+    if (!sim)
+        return EDS_NULLPTR;
+    if (sim->failed)
+        return EDS_STATE;
+    if (sim->started)
+        return EDS_OK;
+    int rc = eds__synapses_freeze(sim);
+    if (rc != EDS_OK) {
+        sim->failed = 1;
+        return rc;
+    }
+    sim->started = 1;
+    return EDS_OK;
+}
+
 int eds_sim_run(eds_sim *sim, double until)
 {
     if (!sim)
@@ -782,15 +825,9 @@ int eds_sim_run(eds_sim *sim, double until)
         return EDS_INVALID;
     if (until < sim->now)
         return EDS_CAUSALITY;
-    int rc = EDS_OK;
-    if (!sim->started) {
-        rc = eds__synapses_freeze(sim);
-        if (rc != EDS_OK) {
-            sim->failed = 1;
-            return rc;
-        }
-        sim->started = 1;
-    }
+    int rc = eds_sim_prepare(sim);
+    if (rc != EDS_OK)
+        return rc;
     /* merge the two heaps: pop whichever holds the earlier event in (t, rank, seq) */
     eds__event e;
     eds__nqueue *nq = &sim->nqueue;

@@ -362,6 +362,9 @@ class Sim:
                                         _ptr("double *", values), n, got), "draining samples")
         return t[: got[0]], values[: got[0]]
 
+    def prepare(self) -> None:
+        check(lib.eds_sim_prepare(self.h), "freezing the connectivity")
+
     def run(self, until: float) -> None:
         if not math.isfinite(until):
             raise ParameterError(f"run end time must be finite (got {until})")

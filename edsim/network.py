@@ -540,6 +540,18 @@ class Network:
         """Current simulation time (ms)."""
         return self._sim.now
 
+    def prepare(self) -> None:
+        """Freeze the network: sort the synapses into delay groups and make the delay lines.
+
+        The first :meth:`run` does it if it was not called; calling it first keeps that work out
+        of the run's timing (as NEST's ``Prepare``): it counts in ``build_seconds``. After it,
+        populations, sources and connections can no longer be added. Idempotent.
+        """
+        self._ran = True
+        t0 = time.perf_counter()
+        self._sim.prepare()
+        self.build_seconds += time.perf_counter() - t0
+
     def run(self, duration: float, progress: bool = False) -> None:
         """Advance the simulation by ``duration`` ms; may be called again to continue.
 
@@ -559,7 +571,8 @@ class Network:
             raise ParameterError(f"duration must be a number of ms (got {duration!r})")
         if not (math.isfinite(duration) and duration >= 0):
             raise ParameterError(f"duration must be finite and >= 0 ms (got {duration})")
-        self._ran = True
+        if not self._ran:
+            self.prepare()
         start, end = self.t, self.t + float(duration)
         fallback_before = self._sim.stats()["n_fallback"]
         t0 = time.perf_counter()

@@ -191,6 +191,29 @@ def test_poisson_population_sources_are_independent_and_uniform():
     assert abs(np.corrcoef(counts[:-1], counts[1:])[0, 1]) < 0.15
 
 
+def test_prepare_freezes_the_network_and_changes_no_spike():
+    def build():
+        net = edsim.Network(seed=4)
+        m = edsim.IF_curr_delta(cm=0.2, tau_m=20.0, v_rest=-49.0, v_thresh=-50.0, v_reset=-60.0,
+                                tau_refrac=5.0)
+        pop = net.population(100, m, name="pop")
+        pop.initialize(v=np.linspace(-60.0, -50.5, 100))
+        net.connect(pop, pop, edsim.FixedProbability(0.1), weight=0.5, delay=0.5)
+        return net, pop, net.record(pop)
+
+    net_a, _, rec_a = build()
+    net_a.run(200.0)
+    net_b, pop_b, rec_b = build()
+    net_b.prepare()
+    net_b.prepare()
+    with pytest.raises(edsim.EdsimError):
+        net_b.connect(pop_b, pop_b, edsim.OneToOne(), weight=0.1)
+    net_b.run(200.0)
+    assert len(rec_a.spikes) > 0
+    assert np.array_equal(rec_a.spikes.t, rec_b.spikes.t)
+    assert np.array_equal(rec_a.spikes.i, rec_b.spikes.i)
+
+
 def test_connectors_make_the_promised_counts():
     net = edsim.Network(seed=0)
     m = edsim.IF_cond_exp(**COBA_CELL)

@@ -941,6 +941,7 @@ static void test_null_pointers_are_rejected(void)
     CHECK_RC(eds_sim_drain_samples(sim, sampler, &x, &v, 1, NULL), EDS_NULLPTR);
     CHECK_OK(eds_sim_drain_samples(sim, sampler, NULL, NULL, 0, &n64));
     CHECK_RC(eds_sim_run(NULL, 1.0), EDS_NULLPTR);
+    CHECK_RC(eds_sim_prepare(NULL), EDS_NULLPTR);
     CHECK_RC(eds_sim_check_queue(NULL), EDS_NULLPTR);
     CHECK(eds_sim_now(NULL) == 0.0);
     CHECK(eds_sim_n_ids(NULL) == 0);
