@@ -39,9 +39,15 @@ typedef struct {
 /* Indexed heap of at most one pending event per neuron (queue.c). */
 #define EDS__NOT_QUEUED UINT32_MAX
 typedef struct {
-    uint32_t *heap, *pos;
-    double *t;
-    uint64_t *key;
+    double t;
+    uint64_t key;
+    uint32_t id;
+} eds__nentry;
+
+/* Entries sit in the heap itself (not behind an id), so that sifting compares contiguous memory. */
+typedef struct {
+    eds__nentry *heap;
+    uint32_t *pos;     /* id -> heap index, or EDS__NOT_QUEUED */
     uint32_t size, max_size;
     uint64_t cap_ids;
 } eds__nqueue;

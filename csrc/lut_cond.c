@@ -409,6 +409,20 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
                 return EDS_OK;
             }
         }
+        /* After node k + 1, v can only rise while below its equilibrium, which is at most
+         * v_eq(ge) = (g_L v_rest + i_offset + ge e_rev_E) / (g_L + ge) with ge at most its value
+         * now (inhibition only lowers it, unless e_rev_I lies above): once v and that bound are
+         * below threshold by the table's margin, no later crossing exists (saves walking the
+         * rest of the horizon after a subthreshold input). Requires e_rev_E >= v_inf. */
+        if (l->tab.e_rev_e >= l->v_inf) {
+            const eds_cond_table *p = &l->tab;
+            double ge = tr.ge0 * l->decay_e[k + 1];
+            double bound = (l->g_leak * p->v_rest + p->i_offset + ge * p->e_rev_e) / (l->g_leak + ge);
+            if (tr.gi0 > 0.0 && p->e_rev_i > bound)
+                bound = p->e_rev_i;
+            if (fmax(vb, bound) < theta - p->reach_margin)
+                goto none;
+        }
         va = vb;
         da = db;
     }

@@ -112,75 +112,71 @@ void eds__queue_free(eds__queue *q)
  * Invariant: heap order on (t[id], key[id]); pos[heap[i]] == i; pos[id] == EDS__NOT_QUEUED for
  * neurons without a pending event. */
 
-static inline int n_before(const eds__nqueue *q, uint32_t a, uint32_t b)
+static inline int n_before(const eds__nentry *a, const eds__nentry *b)
 {
-    return q->t[a] < q->t[b] || (q->t[a] == q->t[b] && q->key[a] < q->key[b]);
+    return a->t < b->t || (a->t == b->t && a->key < b->key);
 }
 
-static void n_place(eds__nqueue *q, uint32_t i, uint32_t id)
+static void n_sift_up(eds__nqueue *q, uint32_t i, eds__nentry e)
 {
-    q->heap[i] = id;
-    q->pos[id] = i;
-}
-
-static void n_sift_up(eds__nqueue *q, uint32_t i)
-{
-    uint32_t id = q->heap[i];
     while (i > 0) {
         uint32_t parent = (i - 1) / 2;
-        if (!n_before(q, id, q->heap[parent]))
+        if (!n_before(&e, &q->heap[parent]))
             break;
-        n_place(q, i, q->heap[parent]);
+        q->heap[i] = q->heap[parent];
+        q->pos[q->heap[i].id] = i;
         i = parent;
     }
-    n_place(q, i, id);
+    q->heap[i] = e;
+    q->pos[e.id] = i;
 }
 
-static void n_sift_down(eds__nqueue *q, uint32_t i)
+static void n_sift_down(eds__nqueue *q, uint32_t i, eds__nentry e)
 {
-    uint32_t id = q->heap[i], n = q->size;
+    const uint32_t n = q->size;
     for (;;) {
         uint32_t c = 2 * i + 1;
         if (c >= n)
             break;
-        if (c + 1 < n && n_before(q, q->heap[c + 1], q->heap[c]))
+        if (c + 1 < n && n_before(&q->heap[c + 1], &q->heap[c]))
             c++;
-        if (!n_before(q, q->heap[c], id))
+        if (!n_before(&q->heap[c], &e))
             break;
-        n_place(q, i, q->heap[c]);
+        q->heap[i] = q->heap[c];
+        q->pos[q->heap[i].id] = i;
         i = c;
     }
-    n_place(q, i, id);
+    q->heap[i] = e;
+    q->pos[e.id] = i;
 }
 
 int eds__nqueue_reserve(eds__nqueue *q, uint32_t n_ids)
 {
-    uint64_t old = q->cap_ids, c1 = old, c2 = old, c3 = old, c4 = old;
-    EDS_CHECK(eds__grow((void **)&q->heap, &c1, n_ids, sizeof(uint32_t)));
+    uint64_t old = q->cap_ids, c1 = old, c2 = old;
+    EDS_CHECK(eds__grow((void **)&q->heap, &c1, n_ids, sizeof(eds__nentry)));
     EDS_CHECK(eds__grow((void **)&q->pos, &c2, n_ids, sizeof(uint32_t)));
-    EDS_CHECK(eds__grow((void **)&q->t, &c3, n_ids, sizeof(double)));
-    EDS_CHECK(eds__grow((void **)&q->key, &c4, n_ids, sizeof(uint64_t)));
     for (uint64_t i = old; i < c2; i++)
         q->pos[i] = EDS__NOT_QUEUED;
-    q->cap_ids = c1;
+    q->cap_ids = c1 < c2 ? c1 : c2;
     return EDS_OK;
 }
 
 void eds__nqueue_set(eds__nqueue *q, uint32_t id, double t, uint64_t key)
 {
     uint32_t i = q->pos[id];
-    q->t[id] = t;
-    q->key[id] = key;
+    const eds__nentry e = {t, key, id};
     if (i == EDS__NOT_QUEUED) {
         i = q->size++;
-        n_place(q, i, id);
         if (q->size > q->max_size)
             q->max_size = q->size;
-        n_sift_up(q, i);
+        n_sift_up(q, i, e);
         return;
     }
-    n_sift_up(q, i);
-    n_sift_down(q, q->pos[id]);
+    /* an earlier key can only move up, a later one only down */
+    if (n_before(&e, &q->heap[i]))
+        n_sift_up(q, i, e);
+    else
+        n_sift_down(q, i, e);
 }
 
 void eds__nqueue_remove(eds__nqueue *q, uint32_t id)
@@ -189,17 +185,18 @@ void eds__nqueue_remove(eds__nqueue *q, uint32_t id)
     if (i == EDS__NOT_QUEUED)
         return;
     q->pos[id] = EDS__NOT_QUEUED;
-    uint32_t last = q->heap[--q->size];
+    eds__nentry last = q->heap[--q->size];
     if (i == q->size)
         return;
-    n_place(q, i, last);
-    n_sift_up(q, i);
-    n_sift_down(q, q->pos[last]);
+    if (n_before(&last, &q->heap[i]))
+        n_sift_up(q, i, last);
+    else
+        n_sift_down(q, i, last);
 }
 
 uint32_t eds__nqueue_pop(eds__nqueue *q)
 {
-    uint32_t id = q->heap[0];
+    uint32_t id = q->heap[0].id;
     eds__nqueue_remove(q, id);
     return id;
 }
@@ -207,9 +204,9 @@ uint32_t eds__nqueue_pop(eds__nqueue *q)
 int eds__nqueue_check(const eds__nqueue *q)
 {
     for (uint32_t i = 0; i < q->size; i++) {
-        if (q->pos[q->heap[i]] != i)
+        if (q->pos[q->heap[i].id] != i)
             return EDS_STATE;
-        if (i > 0 && n_before(q, q->heap[i], q->heap[(i - 1) / 2]))
+        if (i > 0 && n_before(&q->heap[i], &q->heap[(i - 1) / 2]))
             return EDS_STATE;
     }
     return EDS_OK;
@@ -219,7 +216,5 @@ void eds__nqueue_free(eds__nqueue *q)
 {
     free(q->heap);
     free(q->pos);
-    free(q->t);
-    free(q->key);
     memset(q, 0, sizeof *q);
 }

@@ -833,15 +833,15 @@ int eds_sim_run(eds_sim *sim, double until)
     eds__nqueue *nq = &sim->nqueue;
     for (;;) {
         int main_ok = sim->queue.size > 0 && sim->queue.ev[0].t < until;
-        int neuron_ok = nq->size > 0 && nq->t[nq->heap[0]] < until;
+        int neuron_ok = nq->size > 0 && nq->heap[0].t < until;
         if (!main_ok && !neuron_ok)
             break;
         if (neuron_ok) {
-            uint32_t id = nq->heap[0];
+            const eds__nentry *top = &nq->heap[0];
             const eds__event *m = &sim->queue.ev[0];
-            if (!main_ok || nq->t[id] < m->t || (nq->t[id] == m->t && nq->key[id] < m->key)) {
-                e.t = nq->t[id];
-                e.key = nq->key[id];
+            if (!main_ok || top->t < m->t || (top->t == m->t && top->key < m->key)) {
+                e.t = top->t;
+                e.key = top->key;
                 e.id = eds__nqueue_pop(nq);
                 e.aux = 0;
                 e.aux_t = 0.0;
