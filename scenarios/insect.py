@@ -8,8 +8,10 @@ source) decays exponentially with distance ``d`` (m), on top of a uniform backgr
     c(x) = sum_k exp(-|x - food_k| / decay_length) + background
 
 Each antenna reads ``c`` times a log-normal fluctuation, drawn afresh every slot (turbulent
-flicker, standard deviation ``Arena.noise`` of ln c). Far from food the background and the flicker
-swamp the gradient, so the insect must search before it can climb.
+flicker, standard deviation ``Arena.noise`` of ln c). Defaults: one source at (0.7, 0.65) m,
+decay length 0.25 m, background 0.02, flicker 0.2. The two antennae, 5.7 cm apart, differ by at
+most 0.23 in ln c, 6 % of the receptors' rate range (5.8 Hz), so the gradient must be read
+through Poisson noise; beyond about 1 m from food the source falls below the background.
 
 Body. Position (m), heading (rad, counter-clockwise from +x), two antennae of length
 ``Body.antenna_length`` at +-``Body.antenna_angle`` from the heading (left is +), and two legs (or
@@ -28,12 +30,14 @@ injects them as ``edsim.SpikeTimes`` sources before the slot is simulated.
 Network (all cells IF_cond_exp, event-driven from the cached COBA table: cm 0.2 nF, tau_m 20 ms,
 E_L -60 mV, threshold -50 mV, reset -60 mV, refractory 5 ms, tau_syn 5/10 ms, E_rev 0/-80 mV).
 Two receptor populations (left, right) and two motor populations (left, right) of
-``Wiring.n_motor`` cells. A Braitenberg vehicle 3b-like wiring: receptors excite the *opposite*
-motor population (crossed excitation, so the side that smells more drives the far leg faster and
-the insect turns towards the odour) and inhibit their own side's motor population (uncrossed
-inhibition, which cancels what both antennae share and doubles what differs). A tonic Poisson
-drive keeps the motor cells firing when there is nothing to smell, so the insect keeps walking and
-its spiking noise makes it wander.
+``Wiring.n_motor`` cells. Braitenberg's vehicles 2b and 3a combined: receptors excite the
+*opposite* motor population (crossed excitation, so the side that smells more drives the far leg
+faster and the insect turns towards the odour) and inhibit their own side's motor population
+(uncrossed inhibition, which adds to the left-right contrast and takes away part of what both
+antennae share, so speed varies less with concentration than turning does). A tonic Poisson drive
+keeps the motor cells firing when there is nothing to smell, so the insect keeps walking and its
+spiking noise makes it wander. Each motor cell draws a fixed number of inputs from each source
+population (fixed in-degree), so neither side is favoured by the wiring draw.
 
 Motor mapping. Each slot, the motor spikes of that slot (``rec.new_spikes()``) give each side's
 population rate (Hz per cell), smoothed by a first-order filter of time constant ``Motor.tau``
@@ -47,6 +51,11 @@ Success. Reaching within ``Arena.food_radius`` (5 cm) of a food source within ``
 random walk measured the same way from the same starts: the same body moving at a constant speed
 with heading diffusion and no sensing (``RandomWalk``; its speed and diffusion are those measured
 from the network insect walking with nothing to smell, see ``RandomWalk``).
+
+Measured (seeds 1-50, 60 s limit): the network insect reached food in 50 of 50 trials (median
+10.0 s, mean path 0.72 m at 6.4 cm/s); the random walk in 18 of 50 (36 %). As fast as possible a
+trial costs about 0.15-0.19 s of wall time per simulated second on this project's 2-core machine,
+most of it in the per-source ``net.inject`` calls.
 
 Run ``python scenarios/insect.py --help``, or ``edsim run insect ...``.
 """
