@@ -400,8 +400,7 @@ def build(seed: int = 1, coding: Coding = Coding(), wiring: Wiring = Wiring(), t
     if wiring.n_tonic and wiring.tonic_rate > 0:
         tonic = net.source(edsim.Poisson(wiring.tonic_rate), n=wiring.n_tonic, name="tonic")
         for m in (m_l, m_r):
-            net.connect(tonic, m, rule, weight=wiring.w_tonic,
-                        delay=d)
+            net.connect(tonic, m, rule, weight=wiring.w_tonic, delay=d)
     return net, {"sensory_left": s_l, "sensory_right": s_r, "motor_left": m_l,
                  "motor_right": m_r, "rec_left": net.record(m_l), "rec_right": net.record(m_r)}
 
