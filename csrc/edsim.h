@@ -165,6 +165,7 @@ typedef struct {
     uint64_t heap_size;
     uint64_t n_synapses;
     uint64_t n_delay_groups;
+    uint64_t n_fused_sources;   /* Poisson sources fused into their neuron (no event per spike) */
     uint64_t bytes_synapses;    /* bytes held by the synapse tables */
     uint64_t bytes_neurons;     /* bytes held by neuron state */
 } eds_stats;

@@ -175,9 +175,28 @@ enum {
     ((kind) == EDS__POP_COND || (kind) == EDS__POP_CURR || (kind) == EDS__POP_DELTA ||             \
      (kind) == EDS__POP_GEN)
 
+/* Poisson drive fused into IF_curr_delta neurons (drive.c): per neuron its source and a ring
+ * buffer of its next arrival times. */
+#define EDS__DRIVE_K 32
+#define EDS__NO_DRIVE UINT32_MAX
+typedef struct {
+    uint32_t *src_pop;      /* population of neuron j's source, or EDS__NO_DRIVE */
+    uint32_t *src_id;       /* that source's id: the key of its random stream */
+    uint64_t *group;        /* the source's delay group (one synapse: weight and delay) */
+    uint64_t *draws;        /* random numbers drawn from the source's stream */
+    double *last_spike;     /* the source's last spike drawn (its window's start at first) */
+    uint64_t *block;        /* n * 4: the last Philox block of each source, and its index + 1 */
+    uint64_t *block_k;
+    double *buf;            /* n * EDS__DRIVE_K arrival times, ring per neuron */
+    uint8_t *head, *count, *done;
+    uint8_t *wake_left;     /* buffered arrivals up to and including the pending wake; 0: none */
+} eds__drive;
+
 typedef struct {
     int kind;
     uint32_t first, n;
+    eds__drive *drive;                  /* DELTA: fused Poisson drive, or NULL */
+    int fused;                          /* POISSON: fused into its targets, emits nothing */
     /* event-driven neurons */
     const eds_cond_lut *lut;            /* COND */
     const eds_gen_lut *glut;            /* GEN */
@@ -274,6 +293,27 @@ int eds__gen_advance(const eds_gen_lut *lut, double v0, double s10, double s20, 
 int eds__synapses_freeze(eds_sim *sim);
 void eds__synapses_free(eds_sim *sim);
 
+/* drive.c */
+int eds__drive_fuse(eds_sim *sim);
+void eds__drive_free(eds__pop *p);
+/* Applies neuron j's arrivals before t (and at t if inclusive); *fired_at = the time of the
+ * arrival that lifted it to threshold (only allowed at t), else NaN. */
+int eds__drive_consume(eds_sim *sim, eds__pop *p, uint32_t j, double t, int inclusive,
+                       double *fired_at);
+/* Fills the buffer for the next wake; *wake_index = its buffer slot, UINT32_MAX: none needed. */
+int eds__drive_schedule(eds_sim *sim, eds__pop *p, uint32_t j, uint32_t *wake_index);
+double eds__drive_wake_time(const eds__pop *p, uint32_t j, uint32_t wake_index);
+/* Whether neuron j's pending wake still comes no later than the first arrival that could lift
+ * it to threshold (then an input need not move it). */
+int eds__drive_wake_ok(const eds_sim *sim, const eds__pop *p, uint32_t j);
+/* v at t (arrivals before t, and at t if inclusive), without consuming; *t_v: its last update. */
+int eds__drive_state_v(const eds_sim *sim, const eds__pop *p, uint32_t j, double t, int inclusive,
+                       double *v, double *t_v);
+static inline int eds__driven(const eds__pop *p, uint32_t j)
+{
+    return p->drive && p->drive->src_pop[j] != EDS__NO_DRIVE;
+}
+
 /* sources.c */
 /* Next spike of Poisson population p after `after`: its time (INFINITY: none) and source. */
 int eds__poisson_next(eds_sim *sim, eds__pop *p, double after, double *t_next, uint32_t *local);
@@ -285,6 +325,8 @@ int eds__sample(eds_sim *sim, uint32_t sampler, double t);
 void eds__record_free(eds_sim *sim);
 
 /* sim.c helpers used by the other files: the 3 sampled values of neuron `local` at time t */
-int eds__state_at(const eds_sim *sim, const eds__pop *p, uint32_t local, double t, double out[3]);
+/* State of neuron `local` at t <= now; arrivals of a fused drive exactly at t count if inclusive. */
+int eds__state_at(const eds_sim *sim, const eds__pop *p, uint32_t local, double t, int inclusive,
+                  double out[3]);
 
 #endif

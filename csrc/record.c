@@ -57,7 +57,7 @@ int eds__sample(eds_sim *sim, uint32_t which, double t)
     for (uint32_t i = 0; i < s->n; i++) {
         uint32_t id = s->ids[i];
         const eds__pop *p = &sim->pops[sim->pop_of[id]];
-        EDS_CHECK(eds__state_at(sim, p, id - p->first, t, row + 3 * i));
+        EDS_CHECK(eds__state_at(sim, p, id - p->first, t, 1, row + 3 * i));
     }
     s->t[s->rows++] = t;
     s->next_k++;

@@ -41,6 +41,7 @@ int eds_sim_new(uint64_t seed, eds_sim **out)
 
 static void pop_free(eds__pop *p)
 {
+    eds__drive_free(p);
     free(p->v);
     free(p->s1);
     free(p->s2);
@@ -207,10 +208,29 @@ static int neuron_schedule(eds_sim *sim, uint32_t id, double t, int kind)
     return EDS_OK;
 }
 
+/* A neuron with a fused drive: fire now if at threshold, else wake at the first arrival that
+ * could lift it there (drive.c). */
+static int drive_predict(eds_sim *sim, eds__pop *p, uint32_t j)
+{
+    if (p->v[j] >= p->exact.p.v_thresh) {
+        p->drive->wake_left[j] = 0;
+        return neuron_schedule(sim, p->first + j, p->t_last[j], EDS_EV_FIRE);
+    }
+    uint32_t wake;
+    EDS_CHECK(eds__drive_schedule(sim, p, j, &wake));
+    if (wake == UINT32_MAX) {
+        eds__nqueue_remove(&sim->nqueue, p->first + j);
+        return EDS_OK;
+    }
+    return neuron_schedule(sim, p->first + j, eds__drive_wake_time(p, j, wake), EDS_EV_RECHECK);
+}
+
 static int predict(eds_sim *sim, eds__pop *p, uint32_t j)
 {
     double when;
     int recheck;
+    if (eds__driven(p, j))
+        return drive_predict(sim, p, j);
     if (p->kind == EDS__POP_COND)
         EDS_CHECK(eds__cond_predict(p->lut, p->v[j], p->s1[j], p->s2[j], &when, &recheck,
                                     &sim->stats));
@@ -423,7 +443,8 @@ static int check_range(const eds_sim *sim, uint32_t first, uint32_t n, int clock
     return EDS_OK;
 }
 
-int eds__state_at(const eds_sim *sim, const eds__pop *p, uint32_t j, double t, double out[3])
+int eds__state_at(const eds_sim *sim, const eds__pop *p, uint32_t j, double t, int inclusive,
+                  double out[3])
 {
     if (p->kind == EDS__POP_CLOCK) {
         p->clock->project(p->params, p->x + (size_t)j * p->clock->n_state, out);
@@ -435,6 +456,13 @@ int eds__state_at(const eds_sim *sim, const eds__pop *p, uint32_t j, double t, d
         out[0] = p->v_reset;
         out[1] = p->s1[j] * exp(-dt / p->tau1);
         out[2] = p->s2[j] * exp(-dt / p->tau2);
+        return EDS_OK;
+    }
+    if (eds__driven(p, j)) {
+        double v, t_v;
+        EDS_CHECK(eds__drive_state_v(sim, p, j, t, inclusive, &v, &t_v));
+        out[0] = eds__exact_v(&p->exact, v, 0.0, 0.0, t - t_v);
+        out[1] = out[2] = 0.0;
         return EDS_OK;
     }
     return ev_advance(p, j, dt, out, out + 1, out + 2, (eds_stats *)&sim->stats);
@@ -449,7 +477,7 @@ int eds_sim_get_state(const eds_sim *sim, uint32_t first, uint32_t n, double *v,
     EDS_CHECK(check_range(sim, first, n, 0, &p));
     for (uint32_t i = 0; i < n; i++) {
         double out[3];
-        EDS_CHECK(eds__state_at(sim, p, first - p->first + i, sim->now, out));
+        EDS_CHECK(eds__state_at(sim, p, first - p->first + i, sim->now, 0, out));
         v[i] = out[0];
         s1[i] = out[1];
         s2[i] = out[2];
@@ -477,6 +505,14 @@ int eds_sim_set_state(eds_sim *sim, uint32_t first, uint32_t n, const double *v,
     eds__pop *p = &sim->pops[sim->pop_of[first]];
     for (uint32_t i = 0; i < n; i++) {
         uint32_t j = first - p->first + i;
+        if (eds__driven(p, j)) {
+            double fired; /* the arrivals before now are passed, then overwritten */
+            int rc = eds__drive_consume(sim, p, j, sim->now, 0, &fired);
+            if (rc != EDS_OK) {
+                sim->failed = 1;
+                return rc;
+            }
+        }
         p->v[j] = v[i];
         p->s1[j] = s1[i];
         p->s2[j] = s2[i];
@@ -525,6 +561,10 @@ int eds_sim_record_spikes(eds_sim *sim, uint32_t first, uint32_t n, int on)
         return EDS_NULLPTR;
     if (first >= sim->n_ids || n > sim->n_ids - first)
         return EDS_RANGE;
+    if (on)
+        for (uint32_t id = first; id < first + n; id++)
+            if (sim->pops[sim->pop_of[id]].fused)
+                return EDS_STATE; /* its spikes are drawn inside its target and never exist */
     memset(sim->recorded + first, on ? 1 : 0, n);
     return EDS_OK;
 }
@@ -598,6 +638,10 @@ static int on_refrac_end(eds_sim *sim, const eds__event *e)
 {
     eds__pop *p = &sim->pops[sim->pop_of[e->id]];
     uint32_t j = e->id - p->first;
+    if (eds__driven(p, j)) {
+        double fired; /* drops the arrivals of the refractory period */
+        EDS_CHECK(eds__drive_consume(sim, p, j, e->t, 0, &fired));
+    }
     decay_synapses(p, j, e->t);
     p->v[j] = p->v_reset;
     return predict(sim, p, j);
@@ -607,6 +651,14 @@ static int on_recheck(eds_sim *sim, const eds__event *e)
 {
     eds__pop *p = &sim->pops[sim->pop_of[e->id]];
     uint32_t j = e->id - p->first;
+    if (eds__driven(p, j)) {
+        /* a fused drive's wake: apply its arrivals up to now; the last may fire the neuron */
+        double fired;
+        EDS_CHECK(eds__drive_consume(sim, p, j, e->t, 1, &fired));
+        if (!isnan(fired))
+            return on_fire(sim, e);
+        return predict(sim, p, j);
+    }
     EDS_CHECK(ev_advance(p, j, e->t - p->t_last[j], &p->v[j], &p->s1[j], &p->s2[j], &sim->stats));
     p->t_last[j] = e->t;
     return predict(sim, p, j);
@@ -616,6 +668,10 @@ static int on_emit(eds_sim *sim, const eds__event *e)
 {
     eds__pop *p = &sim->pops[sim->pop_of[e->id]];
     uint32_t j = e->id - p->first;
+    if (p->fused) {
+        sim->stats.n_stale++; /* pending before prepare() fused the population: nothing to do */
+        return EDS_OK;
+    }
     if (p->kind == EDS__POP_SPIKES) {
         if (e->aux != p->gen[j]) {
             sim->stats.n_stale++;
@@ -636,6 +692,10 @@ static int on_emit(eds_sim *sim, const eds__event *e)
 static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, int inhibitory,
                               double w)
 {
+    if (p->drive && eds__driven(p, j)) {
+        double fired; /* arrivals before t first; none can fire it (it would have woken) */
+        EDS_CHECK(eds__drive_consume(sim, p, j, t, 0, &fired));
+    }
     if (t < p->refr_until[j]) {
         /* refractory: v is clamped; synaptic variables keep integrating (voltage jumps are lost) */
         decay_synapses(p, j, t);
@@ -660,12 +720,17 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
             return EDS_INVALID;
         p->v[j] = v;
         p->t_last[j] = t;
-        if (v >= m->p.v_thresh)
+        if (v >= m->p.v_thresh) {
+            if (p->drive)
+                p->drive->wake_left[j] = 0; /* the FIRE replaces any wake */
             return neuron_schedule(sim, p->first + j, t, EDS_EV_FIRE);
+        }
         if (m->v_inf > m->p.v_thresh)
             return neuron_schedule(sim, p->first + j,
                                    t + m->p.tau_m * log((m->v_inf - v) / (m->v_inf - m->p.v_thresh)),
                                    EDS_EV_FIRE);
+        if (p->drive && eds__driven(p, j))
+            return eds__drive_wake_ok(sim, p, j) ? EDS_OK : drive_predict(sim, p, j);
         eds__nqueue_remove(&sim->nqueue, p->first + j);
         return EDS_OK;
     }
@@ -692,13 +757,17 @@ static int on_deliver(eds_sim *sim, const eds__event *e)
         if (line->count)
             EDS_CHECK(eds__queue_insert(&sim->queue, eds__fifo_head(line)));
     }
-    for (uint64_t s = sim->grp_start[g]; s < sim->grp_start[g + 1]; s++) {
+    const uint64_t lo = sim->grp_start[g], hi = sim->grp_start[g + 1];
+    sim->stats.n_synaptic_events += hi - lo;
+    eds__pop *p = NULL;
+    for (uint64_t s = lo; s < hi; s++) {
         uint32_t target = sim->syn_target[s] & EDS__TARGET_MASK;
         int inhibitory = (int)(sim->syn_target[s] >> EDS__RECEPTOR_SHIFT);
         double w = sim->syn_weight[s];
-        eds__pop *p = &sim->pops[sim->pop_of[target]];
+        /* targets are sorted by id within a group: consecutive ones share a population */
+        if (!p || target - p->first >= p->n)
+            p = &sim->pops[sim->pop_of[target]];
         uint32_t j = target - p->first;
-        sim->stats.n_synaptic_events++;
         if (p->kind == EDS__POP_CLOCK) {
             EDS_CHECK(buffer_input(p, j, t, inhibitory, w));
         } else {
@@ -807,6 +876,14 @@ int eds_sim_prepare(eds_sim *sim)
     if (sim->started)
         return EDS_OK;
     int rc = eds__synapses_freeze(sim);
+    if (rc == EDS_OK)
+        rc = eds__drive_fuse(sim);
+    for (uint32_t pi = 0; pi < sim->n_pops && rc == EDS_OK; pi++) {
+        eds__pop *p = &sim->pops[pi];
+        for (uint32_t j = 0; p->drive && j < p->n && rc == EDS_OK; j++)
+            if (eds__driven(p, j) && !(p->refr_until[j] > sim->now))
+                rc = predict(sim, p, j);
+    }
     if (rc != EDS_OK) {
         sim->failed = 1;
         return rc;

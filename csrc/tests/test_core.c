@@ -1870,6 +1870,63 @@ static void test_delay_lines_deliver_everything_in_order(void)
     eds_sim_free(sim);
 }
 
+/* A Poisson population with one synapse per source onto voltage-jump cells is fused into them:
+ * no events per input, state reads and writes keep working, recording it is refused, and the
+ * split of runs does not matter. */
+static void run_fused(double split, spikes *out, eds_stats *st)
+{
+    eds_sim *sim = NULL;
+    uint32_t cells = 0, src = 0;
+    CHECK_OK(eds_sim_new(3, &sim));
+    eds_curr_params p = {0.25, 20.0, 0.0, 20.0, 10.0, 2.0, 5.0, 5.0, 0.0};
+    enum { N = 50 };
+    CHECK_OK(eds_sim_add_curr_delta(sim, &p, N, &cells));
+    CHECK_OK(eds_sim_add_poisson(sim, N, 12000.0, 0.0, 1e9, &src));
+    uint32_t pre[N], post[N];
+    float w[N];
+    double d[N];
+    uint8_t r[N];
+    for (int i = 0; i < N; i++) {
+        pre[i] = src + (uint32_t)i;
+        post[i] = cells + (uint32_t)i;
+        w[i] = 0.1f;
+        d[i] = 1.5;
+        r[i] = 0;
+    }
+    CHECK_OK(eds_sim_add_synapses(sim, N, pre, post, w, d, r));
+    CHECK_OK(eds_sim_record_spikes(sim, cells, N, 1));
+    CHECK_OK(eds_sim_prepare(sim));
+    CHECK_RC(eds_sim_record_spikes(sim, src, 1, 1), EDS_STATE);
+    CHECK_OK(eds_sim_run(sim, split));
+    double v[N], s1[N], s2[N];
+    CHECK_OK(eds_sim_get_state(sim, cells, N, v, s1, s2));
+    for (int i = 0; i < N; i++)
+        CHECK(v[i] < 20.0 && s1[i] == 0.0 && s2[i] == 0.0);
+    CHECK_OK(eds_sim_run(sim, 100.0));
+    CHECK_QUEUE(sim);
+    *out = drain_all(sim);
+    CHECK_OK(eds_sim_stats(sim, st));
+    eds_sim_free(sim);
+}
+
+static void test_poisson_drive_is_fused_into_delta_cells(void)
+{
+    spikes a, b;
+    eds_stats sa, sb;
+    run_fused(37.3, &a, &sa);
+    run_fused(81.0, &b, &sb);
+    CHECK(sa.n_fused_sources == 50);
+    CHECK(a.n > 50);
+    CHECK(spikes_equal(&a, &b));
+    /* ~12 kHz x 50 cells x 98.5 ms of arrivals, none of them an event */
+    CHECK(sa.n_source_spikes > 40000 && sa.n_events < sa.n_source_spikes / 5);
+    if (!(sa.n_source_spikes > 40000 && sa.n_events < sa.n_source_spikes / 5))
+        fprintf(stderr, "source spikes %llu, events %llu\n", (unsigned long long)sa.n_source_spikes,
+                (unsigned long long)sa.n_events);
+    spikes_free(&a);
+    spikes_free(&b);
+}
+
 static void test_conductances_beyond_the_table_use_the_fallback(void)
 {
     const eds_cond_table *p = &g_tt.tab;
@@ -2632,6 +2689,7 @@ int main(void)
         RUN_TEST(test_state_at_end_of_refractory_period_is_v_reset);
         RUN_TEST(test_delay_groups_deliver_every_synapse);
         RUN_TEST(test_delay_lines_deliver_everything_in_order);
+        RUN_TEST(test_poisson_drive_is_fused_into_delta_cells);
         RUN_TEST(test_conductances_beyond_the_table_use_the_fallback);
 
         RUN_TEST(test_poisson_same_seed_same_spikes);
