@@ -13,7 +13,8 @@
  *     would decay a conductance jump over that wait, a jump of v is applied as is);
  *   - models whose upswing blows up in finite time (Izhikevich, AdEx) integrate it in substeps
  *     that move v by a bounded amount, so that neither the crossing nor the state after it
- *     depends on one RK4 step straddling the singularity;
+ *     depends on one RK4 step straddling the singularity; HH, stiff in its spike, takes substeps
+ *     bounded by its fastest rate and by the change of v, RK4 or (where v is quiet) RK3;
  *   - models without a reset (HH, FitzHugh-Nagumo, Hindmarsh-Rose) report upward crossings of a
  *     threshold: HH ignores those within its refractory time of the last spike, the others keep
  *     an "above threshold" flag in the state so that one excursion is one spike;
@@ -141,9 +142,9 @@ static const eds__clock_ops lif_cond = {"IF_cond_exp (clock-driven)", LC_N_PARAM
 
 /* ---- shared machinery of the models below ----
  *
- * Each model integrates its n (<= 4) continuous variables with classical RK4; y[0] is the one
- * whose threshold defines a spike. Conductances, where a model has them, decay exactly: the RK4
- * stages see them at t, t + h/2 and t + h. */
+ * Each model integrates its n (<= 4) continuous variables with classical RK4 (HH: its own
+ * substeps below); y[0] is the one whose threshold defines a spike. Conductances, where a model
+ * has them, decay exactly: the RK4 stages see them at t, t + h/2 and t + h. */
 
 #define MAX_VARS 4
 /* Bounds the work of one step. Valid parameters need far fewer substeps (an AdEx upswing takes at
@@ -276,8 +277,8 @@ static inline double fexp(double x)
     return fabs(x) <= 700.0 ? fexp_core(x) : exp(x);
 }
 
-/* e^{-x} for x >= 0 as a conductance decays over a substep: x <= 1/32 (steps of up to 0.1 ms
- * with time constants of 3.2 ms and more) by its degree-7 Taylor polynomial (truncation
+/* e^{-x} for x >= 0, a conductance's decay over a (half) substep: for x <= 1/32 (half steps of
+ * 0.05 ms with time constants of 1.6 ms and more) by its degree-7 Taylor polynomial (truncation
  * < 4e-17 relative), else fexp. */
 static inline double decay_factor(double x)
 {
@@ -321,15 +322,20 @@ static inline double zexpm1(double z, double ez)
  * w = e^{-u/360}, gives all six: e^{-u/40} = w^9, e^{-u/18} = w^20, e^{-u/5} = w^72 and
  * e^{-u/4} = w^90 (ten products; relative error ~1e-14 at most, against the formulas with expm1).
  * Beyond |u| = 1000 mV (no neuron gets there; a state set by hand may), the formulas themselves. */
-static void hh_rates(double u, double r[6])
+static void hh_rates_formulas(double u, double r[6])
+{
+    r[0] = 0.32 * vtrap(13.0 - u, 4.0);
+    r[1] = 0.28 * vtrap(u - 40.0, 5.0);
+    r[2] = 0.128 * exp((17.0 - u) / 18.0);
+    r[3] = 4.0 / (1.0 + exp((40.0 - u) / 5.0));
+    r[4] = 0.032 * vtrap(15.0 - u, 5.0);
+    r[5] = 0.5 * exp((10.0 - u) / 40.0);
+}
+
+static inline void hh_rates(double u, double r[6])
 {
     if (!(fabs(u) <= 1000.0)) {
-        r[0] = 0.32 * vtrap(13.0 - u, 4.0);
-        r[1] = 0.28 * vtrap(u - 40.0, 5.0);
-        r[2] = 0.128 * exp((17.0 - u) / 18.0);
-        r[3] = 4.0 / (1.0 + exp((40.0 - u) / 5.0));
-        r[4] = 0.032 * vtrap(15.0 - u, 5.0);
-        r[5] = 0.5 * exp((10.0 - u) / 40.0);
+        hh_rates_formulas(u, r);
         return;
     }
     const double w = fexp_core(-u * 0x1.6c16c16c16c17p-9); /* |u| / 360 < 3 */
@@ -362,24 +368,37 @@ static void hh_init(const double *p, double *x)
     x[4] = x[5] = x[6] = 0.0;
 }
 
-/* dy/dt of (v, m, h, n) at conductances (ge, gi); returns the fastest rate of the system there
- * (1/ms): the largest gate relaxation rate alpha + beta, or the membrane's total conductance / cm. */
-static double hh_f(const double *p, double inv_cm, const double *y, double ge, double gi,
-                   double *dy)
+/* The constants of hh_f, gathered once per step (loads the compiler need not repeat). */
+typedef struct {
+    double vt, g_na, g_k, g_l, e_na, e_k, e_e, e_i, i_l, inv_cm; /* i_l = g_l e_l + i_offset */
+} hh_consts;
+
+static void hh_consts_of(const double *p, hh_consts *k)
+{
+    *k = (hh_consts){p[HH_VT], p[HH_GNA], p[HH_GK], p[HH_GL], p[HH_ENA], p[HH_EK], p[HH_EE],
+                     p[HH_EI], p[HH_GL] * p[HH_EL] + p[HH_I_OFFSET], 1.0 / p[HH_CM]};
+}
+
+/* dy/dt of (v, m, h, n) at conductances (ge, gi). With `fastest`, also the fastest rate of the
+ * system there (1/ms): the largest gate relaxation rate alpha + beta, or the membrane's total
+ * conductance / cm. */
+static inline void hh_f(const hh_consts *c, const double *y, double ge, double gi, double *dy,
+                        double *fastest)
 {
     double v = y[0], m = y[1], h = y[2], n = y[3], r[6];
-    hh_rates(v - p[HH_VT], r);
-    double n2 = n * n, g_na = p[HH_GNA] * m * m * m * h, g_k = p[HH_GK] * n2 * n2;
-    double g = p[HH_GL] + g_na + g_k + ge + gi;
-    dy[0] = (p[HH_GL] * p[HH_EL] + g_na * p[HH_ENA] + g_k * p[HH_EK] + ge * p[HH_EE] +
-             gi * p[HH_EI] + p[HH_I_OFFSET] - g * v) * inv_cm;
-    double k_m = r[0] + r[1], k_h = r[2] + r[3], k_n = r[4] + r[5], k_v = g * inv_cm;
+    hh_rates(v - c->vt, r);
+    double n2 = n * n, g_na = c->g_na * m * m * m * h, g_k = c->g_k * n2 * n2;
+    double g = c->g_l + g_na + g_k + ge + gi;
+    dy[0] = (c->i_l + g_na * c->e_na + g_k * c->e_k + ge * c->e_e + gi * c->e_i - g * v) * c->inv_cm;
+    double k_m = r[0] + r[1], k_h = r[2] + r[3], k_n = r[4] + r[5];
     dy[1] = r[0] - k_m * m;
     dy[2] = r[2] - k_h * h;
     dy[3] = r[4] - k_n * n;
-    double k = k_m > k_h ? k_m : k_h;
-    k = k > k_n ? k : k_n;
-    return k > k_v ? k : k_v;
+    if (fastest) {
+        double k = k_m > k_h ? k_m : k_h, k_v = g * c->inv_cm;
+        k = k > k_n ? k : k_n;
+        *fastest = k > k_v ? k : k_v;
+    }
 }
 
 /* Substeps of the HH step: each at most HH_STIFF / (fastest rate), inside the stability interval
@@ -393,28 +412,28 @@ static double hh_f(const double *p, double inv_cm, const double *y, double ge, d
 #define HH_QUIET 0.5
 
 /* One substep of hs ms from (y, g) with f0 = f(y, g) given: y and g advanced in place. */
-static void hh_substep(const double *p, double inv_cm, double *y, double *g, const double *f0,
-                       double hs, int quiet)
+static void hh_substep(const double *p, const hh_consts *c, double *y, double *g,
+                       const double *f0, double hs, int quiet)
 {
     double de = decay_factor(0.5 * hs / p[HH_TAU_E]), di = decay_factor(0.5 * hs / p[HH_TAU_I]);
     double ge_h = g[0] * de, gi_h = g[1] * di, ge_1 = ge_h * de, gi_1 = gi_h * di;
     double k2[4], k3[4], k4[4], yt[4];
     for (int i = 0; i < 4; i++)
         yt[i] = y[i] + 0.5 * hs * f0[i];
-    hh_f(p, inv_cm, yt, ge_h, gi_h, k2);
+    hh_f(c, yt, ge_h, gi_h, k2, NULL);
     if (quiet) { /* Kutta: y + hs (k1 + 4 k2 + k3) / 6, k3 at y + hs (2 k2 - k1) */
         for (int i = 0; i < 4; i++)
             yt[i] = y[i] + hs * (2.0 * k2[i] - f0[i]);
-        hh_f(p, inv_cm, yt, ge_1, gi_1, k3);
+        hh_f(c, yt, ge_1, gi_1, k3, NULL);
         for (int i = 0; i < 4; i++)
             y[i] += hs / 6.0 * (f0[i] + 4.0 * k2[i] + k3[i]);
     } else {
         for (int i = 0; i < 4; i++)
             yt[i] = y[i] + 0.5 * hs * k2[i];
-        hh_f(p, inv_cm, yt, ge_h, gi_h, k3);
+        hh_f(c, yt, ge_h, gi_h, k3, NULL);
         for (int i = 0; i < 4; i++)
             yt[i] = y[i] + hs * k3[i];
-        hh_f(p, inv_cm, yt, ge_1, gi_1, k4);
+        hh_f(c, yt, ge_1, gi_1, k4, NULL);
         for (int i = 0; i < 4; i++)
             y[i] += hs / 6.0 * (f0[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
     }
@@ -426,27 +445,30 @@ static void hh_substep(const double *p, double inv_cm, double *y, double *g, con
  * crossed v_thresh. A step of 0.1 ms between spikes is one substep. */
 static void hh_step(const double *p, double *x, double h, int *spiked, double *offset)
 {
-    const double theta = p[HH_V_THRESH], h_min = h / MAX_SUBSTEPS, inv_cm = 1.0 / p[HH_CM];
+    const double theta = p[HH_V_THRESH], h_min = h / MAX_SUBSTEPS;
+    hh_consts c;
+    hh_consts_of(p, &c);
     double t = 0.0;
     while (t < h) {
         double y[4] = {x[0], x[1], x[2], x[3]}, g[2] = {x[4], x[5]}, f0[4];
-        double fastest = hh_f(p, inv_cm, y, g[0], g[1], f0);
+        double fastest;
+        hh_f(&c, y, g[0], g[1], f0, &fastest);
         double rest = h - t, h_max = HH_STIFF / fastest, dv = fabs(f0[0]);
         if (dv * h_max > HH_DV)
             h_max = HH_DV / dv;
-        if (!(h_max > h_min)) /* also NaN: a state with no finite rates takes bounded work */
-            h_max = h_min;
+        if (!(h_max > h_min)) /* bounded work: at most MAX_SUBSTEPS, one if v' or rates are NaN */
+            h_max = isnan(h_max) ? rest : h_min;
         double hs = rest;
         if (rest > h_max) { /* equal substeps over the rest, rather than a sliver at its end */
             double k = ceil(rest / h_max - 1e-9); /* (not one more for a rounding excess) */
             hs = rest / k;
         }
         int quiet = dv * hs <= HH_QUIET;
-        hh_substep(p, inv_cm, y, g, f0, hs, quiet);
+        hh_substep(p, &c, y, g, f0, hs, quiet);
         double refr = x[6] > hs ? x[6] - hs : 0.0;
         if (x[0] < theta && y[0] >= theta && !*spiked) {
             double f1[4];
-            hh_f(p, inv_cm, y, g[0], g[1], f1);
+            hh_f(&c, y, g[0], g[1], f1, NULL);
             double ts = crossing_offset(x[0], f0[0], y[0], f1[0], theta, hs);
             if (x[6] <= ts) { /* refractoriness over by the crossing */
                 *spiked = 1;

@@ -2764,6 +2764,191 @@ static void test_curr_exp_grazing_crossings_are_found_and_near_misses_are_not(vo
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * HH_cond_exp (time-driven) against an independent fine RK4
+ * ------------------------------------------------------------------------------------------- */
+
+/* Benchmark 3's cell (Brette et al. 2007), in eds_clock_model_info's parameter order. */
+static void hh_params(double *q, double i_offset)
+{
+    const double b3[15] = {20.0, 6.0, 0.01, 0.2, -63.0, 50.0, -90.0, -60.0, 0.0, -80.0,
+                           5.0,  10.0, 0.0, -20.0, 3.0};
+    memcpy(q, b3, sizeof b3);
+    q[12] = i_offset;
+}
+
+static double hh_ref_vtrap(double x, double k)
+{
+    return fabs(x / k) < 1e-6 ? k * (1.0 - 0.5 * x / k) : x / expm1(x / k);
+}
+
+/* The HH equations written again: y = (v, m, h, n, ge, gi). */
+static void hh_ref_f(const double *q, const double *y, double *dy)
+{
+    double u = y[0] - q[4];
+    double am = 0.32 * hh_ref_vtrap(13.0 - u, 4.0), bm = 0.28 * hh_ref_vtrap(u - 40.0, 5.0);
+    double ah = 0.128 * exp((17.0 - u) / 18.0), bh = 4.0 / (1.0 + exp((40.0 - u) / 5.0));
+    double an = 0.032 * hh_ref_vtrap(15.0 - u, 5.0), bn = 0.5 * exp((10.0 - u) / 40.0);
+    double v = y[0], m = y[1], h = y[2], n = y[3];
+    dy[0] = (q[2] * (q[7] - v) + q[0] * m * m * m * h * (q[5] - v) + q[1] * n * n * n * n * (q[6] - v) +
+             y[4] * (q[8] - v) + y[5] * (q[9] - v) + q[12]) / q[3];
+    dy[1] = am * (1.0 - m) - bm * m;
+    dy[2] = ah * (1.0 - h) - bh * h;
+    dy[3] = an * (1.0 - n) - bn * n;
+    dy[4] = -y[4] / q[10];
+    dy[5] = -y[5] / q[11];
+}
+
+/* Reported spikes (upward crossings of v_thresh, not within tau_refrac of the last) by RK4 of
+ * step <= h from rest at v = e_rev_leak, excitatory inputs of weight w at times t_in (sorted)
+ * applied exactly; crossings located by the cubic Hermite of the fine step, bisected. */
+static int hh_ref_spikes(const double *q, const double *t_in, int n_in, double w, double until,
+                         double h, double *out, int cap)
+{
+    double y[6], u = q[7] - q[4];
+    double am = 0.32 * hh_ref_vtrap(13.0 - u, 4.0), bm = 0.28 * hh_ref_vtrap(u - 40.0, 5.0);
+    double ah = 0.128 * exp((17.0 - u) / 18.0), bh = 4.0 / (1.0 + exp((40.0 - u) / 5.0));
+    double an = 0.032 * hh_ref_vtrap(15.0 - u, 5.0), bn = 0.5 * exp((10.0 - u) / 40.0);
+    y[0] = q[7];
+    y[1] = am / (am + bm);
+    y[2] = ah / (ah + bh);
+    y[3] = an / (an + bn);
+    y[4] = y[5] = 0.0;
+    double t = 0.0, last = -INFINITY;
+    int n_out = 0, k = 0;
+    while (t < until) {
+        while (k < n_in && t_in[k] <= t) {
+            y[4] += w;
+            k++;
+        }
+        double t_next = fmin(until, k < n_in ? t_in[k] : INFINITY);
+        double hs = fmin(h, t_next - t);
+        double k1[6], k2[6], k3[6], k4[6], yt[6], y1[6];
+        hh_ref_f(q, y, k1);
+        for (int i = 0; i < 6; i++)
+            yt[i] = y[i] + 0.5 * hs * k1[i];
+        hh_ref_f(q, yt, k2);
+        for (int i = 0; i < 6; i++)
+            yt[i] = y[i] + 0.5 * hs * k2[i];
+        hh_ref_f(q, yt, k3);
+        for (int i = 0; i < 6; i++)
+            yt[i] = y[i] + hs * k3[i];
+        hh_ref_f(q, yt, k4);
+        for (int i = 0; i < 6; i++)
+            y1[i] = y[i] + hs / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+        if (y[0] < q[13] && y1[0] >= q[13]) {
+            double f1[6], c0 = y[0] - q[13], c1 = y1[0] - q[13], d0 = hs * k1[0], lo = 0.0, hi = 1.0;
+            hh_ref_f(q, y1, f1);
+            double d1 = hs * f1[0];
+            for (int it = 0; it < 60; it++) {
+                double s = 0.5 * (lo + hi), s2 = s * s, s3 = s2 * s;
+                double f = (2 * s3 - 3 * s2 + 1) * c0 + (s3 - 2 * s2 + s) * d0 +
+                           (-2 * s3 + 3 * s2) * c1 + (s3 - s2) * d1;
+                if (f >= 0.0)
+                    hi = s;
+                else
+                    lo = s;
+            }
+            double ts = t + hi * hs;
+            if (ts - last >= q[14] && n_out < cap) {
+                out[n_out++] = ts;
+                last = ts;
+            }
+        }
+        memcpy(y, y1, sizeof y);
+        t = hs == t_next - t ? t_next : t + hs;
+    }
+    return n_out;
+}
+
+/* One HH neuron in a simulation at step dt, excitatory inputs through a spike source. */
+static int hh_sim_spikes(const double *q, const double *t_in, int n_in, double w, double until,
+                         double dt, double *out, int cap)
+{
+    eds_sim *sim = NULL;
+    uint32_t n0 = 0, src = 0;
+    CHECK_OK(eds_sim_new(3, &sim));
+    CHECK_OK(eds_sim_add_clock(sim, EDS_CLOCK_HH_COND, 1, dt, q, 15, &n0));
+    CHECK_OK(eds_sim_record_spikes(sim, n0, 1, 1));
+    if (n_in > 0) {
+        const double delay = 1.0;
+        double *t_src = malloc((size_t)n_in * sizeof(double));
+        CHECK(t_src != NULL);
+        for (int i = 0; i < n_in; i++)
+            t_src[i] = t_in[i] - delay;
+        CHECK_OK(eds_sim_add_spike_source(sim, 1, &src));
+        CHECK_OK(eds_sim_add_spike_times(sim, src, t_src, (size_t)n_in));
+        const uint32_t pre = src, post = n0;
+        const float wf = (float)w;
+        const uint8_t rec = 0;
+        CHECK_OK(eds_sim_add_synapses(sim, 1, &pre, &post, &wf, &delay, &rec));
+        free(t_src);
+    }
+    CHECK_OK(eds_sim_run(sim, until));
+    spikes s = drain_all(sim);
+    int n = 0;
+    for (uint64_t k = 0; k < s.n && n < cap; k++)
+        out[n++] = s.t[k];
+    spikes_free(&s);
+    eds_sim_free(sim);
+    return n;
+}
+
+static void test_hh_spike_times_match_a_fine_rk4(void)
+{
+    enum { CAP = 64, N_IN = 40 };
+    double q[15], ref[CAP], got[CAP], t_in[N_IN];
+    /* driven by a constant current; then by conductance inputs at times off the step grid
+     * (the step is split at each arrival) */
+    for (int c = 0; c < 2; c++) {
+        hh_params(q, c == 0 ? 0.5 : 0.0);
+        int n_in = c == 0 ? 0 : N_IN;
+        for (int i = 0; i < n_in; i++)
+            t_in[i] = 5.0 + 2.5 * i + rng_uniform(0.0, 1.0);
+        const double w = 0.02, until = 110.0;
+        int n_ref = hh_ref_spikes(q, t_in, n_in, w, until, 1e-3, ref, CAP);
+        CHECK(n_ref >= 8);
+        static const double dts[] = {0.1, 0.01}, tol[] = {0.01, 5e-5};
+        for (int k = 0; k < 2; k++) {
+            int n = hh_sim_spikes(q, t_in, n_in, w, until, dts[k], got, CAP);
+            CHECK(n == n_ref);
+            double worst = 0.0;
+            for (int i = 0; i < n && i < n_ref; i++)
+                worst = fmax(worst, fabs(got[i] - ref[i]));
+            if (getenv("EDSIM_TEST_VERBOSE"))
+                printf("  HH %s, dt %g: %d spikes, worst %.3g ms\n",
+                       c == 0 ? "current" : "inputs", dts[k], n_ref, worst);
+            CHECK(worst <= tol[k]);
+        }
+    }
+}
+
+static void test_hh_extreme_states_take_bounded_work(void)
+{
+    /* states far outside anything the equations reach (rates from their formulas beyond
+     * |v - v_offset| = 1000 mV, stiffness beyond any substep): each step ends, in bounded work,
+     * and the simulation goes on */
+    double q[15];
+    hh_params(q, 0.0);
+    static const double states[][7] = {
+        {5000.0, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0},
+        {-3000.0, 0.05, 0.6, 0.3, 0.0, 0.0, 0.0},
+        {-65.0, 1e150, 1e150, 1e150, 1e200, 0.0, 0.0},
+        {-65.0, 0.05, 0.6, 0.3, 0.0, 0.0, 1e300},
+    };
+    for (size_t k = 0; k < sizeof states / sizeof states[0]; k++) {
+        eds_sim *sim = NULL;
+        uint32_t n0 = 0;
+        CHECK_OK(eds_sim_new(4, &sim));
+        CHECK_OK(eds_sim_add_clock(sim, EDS_CLOCK_HH_COND, 1, 0.1, q, 15, &n0));
+        CHECK_OK(eds_sim_set_clock_state(sim, n0, 1, states[k]));
+        CHECK_OK(eds_sim_run(sim, 2.0));
+        double x[7];
+        CHECK_OK(eds_sim_get_clock_state(sim, n0, 1, x));
+        eds_sim_free(sim);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------------------------- */
 
@@ -2819,6 +3004,8 @@ int main(void)
 
     RUN_TEST(test_curr_exp_first_spike_matches_brute_force_on_random_states);
     RUN_TEST(test_curr_exp_grazing_crossings_are_found_and_near_misses_are_not);
+    RUN_TEST(test_hh_spike_times_match_a_fine_rk4);
+    RUN_TEST(test_hh_extreme_states_take_bounded_work);
 
     printf("%ld passed, %ld failed\n", g_passed, g_failed);
     return g_failed > 0 ? 1 : 0;
