@@ -23,6 +23,7 @@
 #include <math.h>
 
 #include "internal.h"
+#include "numerics.h"
 
 /* Root in [0, 1] of the cubic Hermite with values c0 < 0 <= c1 and slopes d0, d1 (times h). */
 static double hermite_root(double c0, double d0, double c1, double d1)
@@ -239,53 +240,15 @@ static double vtrap(double x, double k)
     return fabs(r) < 1e-6 ? k * (1.0 - 0.5 * r) : x / expm1(r);
 }
 
-/* ---- e^x without a libm call, for the HH rates and decays ----
- * x = (32 k + j) ln2 / 32 + r with |r| <= ln2 / 64; e^x = 2^k 2^{j/32} e^r, e^r - 1 by its
- * degree-6 Taylor polynomial (truncation < 4e-18 relative). Within 1 ulp of glibc's exp over
- * |x| <= 700 (2e7 random arguments); beyond, libm's exp. IEEE operations only: reproducible. */
-static const double exp2_j32[32] = {
-    0x1.0000000000000p+0, 0x1.059b0d3158574p+0, 0x1.0b5586cf9890fp+0, 0x1.11301d0125b51p+0,
-    0x1.172b83c7d517bp+0, 0x1.1d4873168b9aap+0, 0x1.2387a6e756238p+0, 0x1.29e9df51fdee1p+0,
-    0x1.306fe0a31b715p+0, 0x1.371a7373aa9cbp+0, 0x1.3dea64c123422p+0, 0x1.44e086061892dp+0,
-    0x1.4bfdad5362a27p+0, 0x1.5342b569d4f82p+0, 0x1.5ab07dd485429p+0, 0x1.6247eb03a5585p+0,
-    0x1.6a09e667f3bcdp+0, 0x1.71f75e8ec5f74p+0, 0x1.7a11473eb0187p+0, 0x1.82589994cce13p+0,
-    0x1.8ace5422aa0dbp+0, 0x1.93737b0cdc5e5p+0, 0x1.9c49182a3f090p+0, 0x1.a5503b23e255dp+0,
-    0x1.ae89f995ad3adp+0, 0x1.b7f76f2fb5e47p+0, 0x1.c199bdd85529cp+0, 0x1.cb720dcef9069p+0,
-    0x1.d5818dcfba487p+0, 0x1.dfc97337b9b5fp+0, 0x1.ea4afa2a490dap+0, 0x1.f50765b6e4540p+0,
-};
-
-/* e^x for |x| <= 700 (unchecked) */
-static inline double fexp_core(double x)
-{
-    const double shift = 0x1.8p52; /* adding it rounds to an integer (|x 32 / ln2| < 2^51) */
-    double kf = (x * 0x1.71547652b82fep+5 + shift) - shift;
-    /* Cody-Waite: ln2/32 = hi + lo, hi with 32 significant bits, so kf * hi is exact */
-    double r = (x - kf * 0x1.62e42fee00000p-6) - kf * 0x1.a39ef35793c76p-38;
-    double q = r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 +
-                                                                         r * (1.0 / 720))))));
-    uint64_t n = (uint64_t)((int64_t)kf + 32768); /* 32 k + j + 32768 >= 0, 0 <= j < 32 */
-    union {
-        uint64_t u;
-        double d;
-    } scale = {.u = ((n >> 5) - 1024 + 1023) << 52}; /* 2^k, |k| <= 1010 */
-    double t = exp2_j32[n & 31];
-    return (t + t * q) * scale.d;
-}
-
-static inline double fexp(double x)
-{
-    return fabs(x) <= 700.0 ? fexp_core(x) : exp(x);
-}
-
 /* e^{-x} for x >= 0, a conductance's decay over a (half) substep: for x <= 1/32 (half steps of
  * 0.05 ms with time constants of 1.6 ms and more) by its degree-7 Taylor polynomial (truncation
- * < 4e-17 relative), else fexp. */
+ * < 4e-17 relative), else eds__exp. */
 static inline double decay_factor(double x)
 {
     if (x <= 0.03125)
         return 1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6 - x * (1.0 / 24 - x * (1.0 / 120 -
                                                         x * (1.0 / 720 - x * (1.0 / 5040)))))));
-    return fexp(-x);
+    return eds__exp(-x);
 }
 
 /* ---- HH_cond_exp: the Traub-Miles Hodgkin-Huxley neuron of Brette et al. (2007) benchmark 3 ----
@@ -338,7 +301,7 @@ static inline void hh_rates(double u, double r[6])
         hh_rates_formulas(u, r);
         return;
     }
-    const double w = fexp_core(-u * 0x1.6c16c16c16c17p-9); /* |u| / 360 < 3 */
+    const double w = eds__exp_core(-u * 0x1.6c16c16c16c17p-9); /* |u| / 360 < 3 */
     const double w2 = w * w, w4 = w2 * w2, w8 = w4 * w4, w16 = w8 * w8;
     const double e40 = w8 * w, e18 = w16 * w4;                   /* e^{-u/40}, e^{-u/18} */
     const double w18 = e40 * e40, w36 = w18 * w18, e5 = w36 * w36; /* e^{-u/5} */

@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "internal.h"
+#include "numerics.h"
 
 /* A search stops with a RECHECK once its certified lower bound on the firing time passes this
  * fraction of the fastest time constant. Smaller values trade exps for RECHECK events; on
@@ -93,9 +94,10 @@ double eds__exact_v(const eds__exact *m, double v0, double ie0, double ii0, doub
     if (t == 0.0)
         return v0;
     if (m->separated) {
-        /* the form the search uses: three exps, no division */
+        /* the form the search uses: three (inline) exps, no division */
         double be = ie0 * m->c_e, bi = ii0 * m->c_i, a = (v0 - m->v_inf) - be - bi;
-        return m->v_inf + a * exp(-m->r_m * t) + be * exp(-m->r_e * t) + bi * exp(-m->r_i * t);
+        return m->v_inf + a * eds__exp(-m->r_m * t) + be * eds__exp(-m->r_e * t) +
+               bi * eds__exp(-m->r_i * t);
     }
     double em = exp(-t / m->p.tau_m);
     double v = m->v_inf + (v0 - m->v_inf) * em;
@@ -196,9 +198,9 @@ static void search_separated(const eds__exact *m, double v0, double ie0, double 
             return;
         }
         t_a = t_b;
-        em = exp(-rm * t_a);
-        ee = exp(-re * t_a);
-        ei = exp(-ri * t_a);
+        em = eds__exp(-rm * t_a);
+        ee = eds__exp(-re * t_a);
+        ei = eds__exp(-ri * t_a);
     }
     /* not settled in 200 steps (a near-tangency): t_a > 0 is a certified lower bound */
     *when = t_a > 0.0 ? t_a : m->far;
