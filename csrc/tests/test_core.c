@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 #include "edsim.h"
+/* The one internal header included: numerics.h's inline exp has no public entry point, and a
+ * hand-written exp deserves a direct check against libm (test_inline_exp_is_within_an_ulp). */
+#include "numerics.h"
 
 /* ---------------------------------------------------------------------------------------------
  * harness
@@ -2540,6 +2543,39 @@ static void test_gen_population_in_a_simulation_fires_as_the_closed_form(void)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * eds__exp (numerics.h) against libm
+ * ------------------------------------------------------------------------------------------- */
+
+static void test_inline_exp_is_within_an_ulp(void)
+{
+    double worst = 0.0;
+    int finite = 1;
+    for (int i = 0; i < 400000; i++) {
+        double x = i % 4 == 0   ? rng_uniform(-700.0, 700.0)
+                   : i % 4 == 1 ? rng_uniform(-5.0, 5.0)
+                   : i % 4 == 2 ? rng_uniform(-1e-3, 1e-3)
+                                : rng_uniform(-1e-12, 1e-12);
+        double a = eds__exp(x), b = exp(x);
+        double ulp = nextafter(b, INFINITY) - b;
+        worst = fmax(worst, fabs(a - b) / ulp);
+    }
+    /* the ends of the inline range and beyond it (libm's exp) */
+    static const double edges[] = {-700.0, 700.0, -0.0, 0.0, -745.0, 709.0, 710.0, -1e300};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        double a = eds__exp(edges[i]), b = exp(edges[i]);
+        if (b == 0.0 || isinf(b))
+            finite &= a == b;
+        else
+            worst = fmax(worst, fabs(a - b) / (nextafter(b, INFINITY) - b));
+    }
+    CHECK(isnan(eds__exp(NAN)));
+    if (getenv("EDSIM_TEST_VERBOSE"))
+        printf("  inline exp: worst %.3f ulp against libm\n", worst);
+    CHECK(worst <= 1.0);
+    CHECK(finite);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * IF_curr_exp in closed form: first firing times against a brute-force root bracketing
  * ------------------------------------------------------------------------------------------- */
 
@@ -3002,6 +3038,7 @@ int main(void)
     RUN_TEST(test_gen_short_segments_and_fallback_agree_with_the_closed_form);
     RUN_TEST(test_gen_population_in_a_simulation_fires_as_the_closed_form);
 
+    RUN_TEST(test_inline_exp_is_within_an_ulp);
     RUN_TEST(test_curr_exp_first_spike_matches_brute_force_on_random_states);
     RUN_TEST(test_curr_exp_grazing_crossings_are_found_and_near_misses_are_not);
     RUN_TEST(test_hh_spike_times_match_a_fine_rk4);
