@@ -11,7 +11,8 @@
  * Firing times: an O(1) upper bound on v over all t settles most predictions ("cannot fire").
  * Otherwise, with the time constants apart (the usual case), v is a sum of three exponentials and
  * a search of safe steps (each a certified lower bound on the crossing) approaches the first
- * crossing from below, ending in a second-order Taylor step once within 1e-9 mV of threshold.
+ * crossing from below, ending in a second-order Taylor step once within m->tol (1e-9 |theta|)
+ * below threshold.
  * A search whose lower bound passes `far` (half the fastest time constant) stops there and asks
  * for a RECHECK: the next input usually arrives before the crossing and makes a prediction moot,
  * so the exps of a full search are spent only on crossings that are near. With nearly equal time
@@ -25,8 +26,8 @@
 
 /* A search stops with a RECHECK once its certified lower bound on the firing time passes this
  * fraction of the fastest time constant. Smaller values trade exps for RECHECK events; on
- * benchmark 2 (an input every ~2.4 ms per neuron) 0.25-0.5 cost the least instructions, 2 cost
- * 12 % more and 4 cost 30 % more. */
+ * benchmark 2 (an input every ~2.4 ms per neuron; callgrind, 300 ms) 0.25 and 0.5 cost the
+ * fewest instructions, 1 cost 1 % more, 2 cost 12 % more and 4 cost 31 % more. */
 #define EXACT_FAR 0.5
 
 /* e^{-t/tau_m} expm1(t d) / d, stably for any d including 0. */
@@ -154,16 +155,16 @@ static void search_separated(const eds__exact *m, double v0, double ie0, double 
             return;
         }
         if (gap <= m->tol && d_a > 0.0) {
-            /* Within 1e-9 mV below threshold and rising: the root of v's second-order Taylor
-             * polynomial at t_a errs by O(|v'''| delta^3 / v'), delta = gap / v' (~1e-8 ms for
-             * v' ~ 0.1 mV/ms), far below the rounding of v itself. */
+            /* Within tol (5e-8 mV at theta = -50 mV) below threshold and rising: the root of
+             * v's second-order Taylor polynomial at t_a errs by O(|v'''| delta^3 / v'),
+             * delta = gap / v' (~5e-7 ms for v' ~ 0.1 mV/ms): below the rounding of v itself. */
             double d2 = xm * rm * rm + xe * re * re + xi * ri * ri;
             double disc = d_a * d_a + 2.0 * d2 * gap;
             if (disc >= 0.0) {
                 *when = t_a + 2.0 * gap / (d_a + sqrt(disc));
                 return;
             }
-            /* v peaks within 1e-9 mV below threshold: the safe steps go on past the peak */
+            /* v peaks within tol below threshold: the safe steps go on past the peak */
         }
         if (v_inf + pos(xm) + pos(xe) + pos(xi) < theta) {
             *when = INFINITY; /* the positive terms only decay: threshold out of reach */

@@ -48,10 +48,11 @@ static inline double eds__hermite(double v0, double d0, double v1, double d1, do
            (s3 - s2) * h * d1;
 }
 
-/* e^x without a libm call (the HH rates of clock.c, IF_curr_exp in exact.c): x = (32 k + j) ln2 / 32
- * + r with |r| <= ln2 / 64; e^x = 2^k 2^{j/32} e^r, e^r - 1 by its degree-6 Taylor polynomial
- * (truncation < 4e-18 relative). Within 1 ulp of glibc's exp over |x| <= 700 (2e7 random
- * arguments). IEEE operations only: reproducible. Unchecked: |x| <= 700. */
+/* e^x without a libm call (the HH rates of clock.c, IF_curr_exp in exact.c):
+ * x = (32 k + j) ln2 / 32 + r with |r| <= ln2 / 64; e^x = 2^k 2^{j/32} e^r, e^r - 1 by its
+ * degree-6 Taylor polynomial (truncation < 4e-18 relative). Within 1 ulp of glibc's exp over
+ * |x| <= 700 (2e7 random arguments; test_inline_exp_is_within_an_ulp). IEEE operations only:
+ * reproducible. Unchecked: |x| <= 700. */
 static inline double eds__exp_core(double x)
 {
     static const double exp2_j32[32] = {

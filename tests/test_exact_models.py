@@ -153,7 +153,7 @@ def test_curr_exp_with_constant_drive_fires_at_the_closed_form_times():
 
 
 def closed_form_v(m, v0, ie, ii, t):
-    """v(t) of IF_curr_exp from (v0, ie, ii) without input, in the kernel form (numpy, broadcast)."""
+    """v(t) of IF_curr_exp from (v0, ie, ii) without input, in the kernel form (numpy)."""
     v_inf = m.v_rest + m.i_offset * m.tau_m / m.cm
     em = np.exp(-t / m.tau_m)
 
@@ -169,7 +169,7 @@ def closed_form_v(m, v0, ie, ii, t):
     dict(CURR, i_offset=0.0),                          # below: only the currents can make it fire
     dict(CURR, tau_syn_E=10.2),                        # time constants nearly equal
     dict(cm=0.2, tau_m=20.0, v_rest=-49.0, v_thresh=-50.0, v_reset=-60.0, tau_refrac=5.0,
-         tau_syn_E=5.0, tau_syn_I=10.0, i_offset=0.0),  # benchmark 2's cell
+         tau_syn_E=5.0, tau_syn_I=10.0, i_offset=0.0),     # benchmark 2's cell
 ], ids=["above", "below", "near-equal-taus", "cuba"])
 def test_curr_exp_first_firing_from_random_states_is_the_first_root(params):
     """The first spike of neurons started from random (v, ie, ii) is the first root of the closed

@@ -2825,8 +2825,9 @@ static void hh_ref_f(const double *q, const double *y, double *dy)
     double ah = 0.128 * exp((17.0 - u) / 18.0), bh = 4.0 / (1.0 + exp((40.0 - u) / 5.0));
     double an = 0.032 * hh_ref_vtrap(15.0 - u, 5.0), bn = 0.5 * exp((10.0 - u) / 40.0);
     double v = y[0], m = y[1], h = y[2], n = y[3];
-    dy[0] = (q[2] * (q[7] - v) + q[0] * m * m * m * h * (q[5] - v) + q[1] * n * n * n * n * (q[6] - v) +
-             y[4] * (q[8] - v) + y[5] * (q[9] - v) + q[12]) / q[3];
+    dy[0] = (q[2] * (q[7] - v) + q[0] * m * m * m * h * (q[5] - v) +
+             q[1] * n * n * n * n * (q[6] - v) + y[4] * (q[8] - v) + y[5] * (q[9] - v) + q[12]) /
+            q[3];
     dy[1] = am * (1.0 - m) - bm * m;
     dy[2] = ah * (1.0 - h) - bh * h;
     dy[3] = an * (1.0 - n) - bn * n;
@@ -2872,7 +2873,8 @@ static int hh_ref_spikes(const double *q, const double *t_in, int n_in, double w
         for (int i = 0; i < 6; i++)
             y1[i] = y[i] + hs / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
         if (y[0] < q[13] && y1[0] >= q[13]) {
-            double f1[6], c0 = y[0] - q[13], c1 = y1[0] - q[13], d0 = hs * k1[0], lo = 0.0, hi = 1.0;
+            double f1[6], c0 = y[0] - q[13], c1 = y1[0] - q[13], d0 = hs * k1[0];
+            double lo = 0.0, hi = 1.0;
             hh_ref_f(q, y1, f1);
             double d1 = hs * f1[0];
             for (int it = 0; it < 60; it++) {
