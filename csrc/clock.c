@@ -13,7 +13,8 @@
  *     would decay a conductance jump over that wait, a jump of v is applied as is);
  *   - models whose upswing blows up in finite time (Izhikevich, AdEx) integrate it in substeps
  *     that move v by a bounded amount, so that neither the crossing nor the state after it
- *     depends on one RK4 step straddling the singularity;
+ *     depends on one RK4 step straddling the singularity; HH, stiff in its spike, takes substeps
+ *     bounded by its fastest rate and by the change of v, RK4 or (where v is quiet) RK3;
  *   - models without a reset (HH, FitzHugh-Nagumo, Hindmarsh-Rose) report upward crossings of a
  *     threshold: HH ignores those within its refractory time of the last spike, the others keep
  *     an "above threshold" flag in the state so that one excursion is one spike;
@@ -22,6 +23,7 @@
 #include <math.h>
 
 #include "internal.h"
+#include "numerics.h"
 
 /* Root in [0, 1] of the cubic Hermite with values c0 < 0 <= c1 and slopes d0, d1 (times h). */
 static double hermite_root(double c0, double d0, double c1, double d1)
@@ -141,9 +143,9 @@ static const eds__clock_ops lif_cond = {"IF_cond_exp (clock-driven)", LC_N_PARAM
 
 /* ---- shared machinery of the models below ----
  *
- * Each model integrates its n (<= 4) continuous variables with classical RK4; y[0] is the one
- * whose threshold defines a spike. Conductances, where a model has them, decay exactly: the RK4
- * stages see them at t, t + h/2 and t + h. */
+ * Each model integrates its n (<= 4) continuous variables with classical RK4 (HH: its own
+ * substeps below); y[0] is the one whose threshold defines a spike. Conductances, where a model
+ * has them, decay exactly: the RK4 stages see them at t, t + h/2 and t + h. */
 
 #define MAX_VARS 4
 /* Bounds the work of one step. Valid parameters need far fewer substeps (an AdEx upswing takes at
@@ -238,6 +240,17 @@ static double vtrap(double x, double k)
     return fabs(r) < 1e-6 ? k * (1.0 - 0.5 * r) : x / expm1(r);
 }
 
+/* e^{-x} for x >= 0, a conductance's decay over a (half) substep: for x <= 1/32 (half steps of
+ * 0.05 ms with time constants of 1.6 ms and more) by its degree-7 Taylor polynomial (truncation
+ * < 4e-17 relative), else eds__exp. */
+static inline double decay_factor(double x)
+{
+    if (x <= 0.03125)
+        return 1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6 - x * (1.0 / 24 - x * (1.0 / 120 -
+                                                        x * (1.0 / 720 - x * (1.0 / 5040)))))));
+    return eds__exp(-x);
+}
+
 /* ---- HH_cond_exp: the Traub-Miles Hodgkin-Huxley neuron of Brette et al. (2007) benchmark 3 ----
  * params: gbar_Na, gbar_K, g_leak (uS), cm (nF), v_offset, e_rev_Na, e_rev_K, e_rev_leak, e_rev_E,
  *         e_rev_I (mV), tau_syn_E, tau_syn_I (ms), i_offset (nA), v_thresh (mV), tau_refrac (ms)
@@ -254,72 +267,173 @@ static int hh_check(const double *p)
     return EDS_OK;
 }
 
-/* Rate functions (1/ms) at u = v - v_offset (mV). */
-static void hh_rates(double u, double *am, double *bm, double *ah, double *bh, double *an,
-                     double *bn)
+/* z / (e^z - 1) from z and e^z: its Taylor series (Bernoulli numbers) where the difference would
+ * cancel, |z| < 0.1 (next term < 3e-18); elsewhere the quotient, whose e^z - 1 then loses at most
+ * ~3 bits. */
+static inline double zexpm1(double z, double ez)
 {
-    *am = 0.32 * vtrap(13.0 - u, 4.0);
-    *bm = 0.28 * vtrap(u - 40.0, 5.0);
-    *ah = 0.128 * exp((17.0 - u) / 18.0);
-    *bh = 4.0 / (1.0 + exp((40.0 - u) / 5.0));
-    *an = 0.032 * vtrap(15.0 - u, 5.0);
-    *bn = 0.5 * exp((10.0 - u) / 40.0);
+    if (fabs(z) < 0.1) {
+        double z2 = z * z;
+        return 1.0 - 0.5 * z +
+               z2 * (1.0 / 12 + z2 * (-1.0 / 720 + z2 * (1.0 / 30240 + z2 * (-1.0 / 1209600 +
+                                                                          z2 / 47900160))));
+    }
+    return z / (ez - 1.0);
+}
+
+/* Rate functions (1/ms) at u = v - v_offset (mV): r = {am, bm, ah, bh, an, bn}. One exp,
+ * w = e^{-u/360}, gives all six: e^{-u/40} = w^9, e^{-u/18} = w^20, e^{-u/5} = w^72 and
+ * e^{-u/4} = w^90 (ten products). Against the formulas with expm1: relative error < 2e-13 near
+ * the removable singularities (u = 13, 15, 40), ~1e-14 elsewhere (4e6 values of u).
+ * Beyond |u| = 1000 mV (no neuron gets there; a state set by hand may), the formulas themselves. */
+static void hh_rates_formulas(double u, double r[6])
+{
+    r[0] = 0.32 * vtrap(13.0 - u, 4.0);
+    r[1] = 0.28 * vtrap(u - 40.0, 5.0);
+    r[2] = 0.128 * exp((17.0 - u) / 18.0);
+    r[3] = 4.0 / (1.0 + exp((40.0 - u) / 5.0));
+    r[4] = 0.032 * vtrap(15.0 - u, 5.0);
+    r[5] = 0.5 * exp((10.0 - u) / 40.0);
+}
+
+static inline void hh_rates(double u, double r[6])
+{
+    if (!(fabs(u) <= 1000.0)) {
+        hh_rates_formulas(u, r);
+        return;
+    }
+    const double w = eds__exp_core(-u * 0x1.6c16c16c16c17p-9); /* |u| / 360 < 3 */
+    const double w2 = w * w, w4 = w2 * w2, w8 = w4 * w4, w16 = w8 * w8;
+    const double e40 = w8 * w, e18 = w16 * w4;                   /* e^{-u/40}, e^{-u/18} */
+    const double w18 = e40 * e40, w36 = w18 * w18, e5 = w36 * w36; /* e^{-u/5} */
+    const double e4 = e5 * w18;                                  /* e^{-u/4} */
+    /* am = 0.32 (13 - u) / (e^{(13 - u)/4} - 1),  e^{13/4} = 0x1.9ca53b781114bp+4 */
+    r[0] = 1.28 * zexpm1(0.25 * (13.0 - u), 0x1.9ca53b781114bp+4 * e4);
+    /* bm = 0.28 (u - 40) / (e^{(u - 40)/5} - 1),  e^{-8} = 0x1.5fc21041027adp-12 */
+    r[1] = 1.4 * zexpm1(0.2 * (u - 40.0), 0x1.5fc21041027adp-12 / e5);
+    /* ah = 0.128 e^{(17 - u)/18},  0.128 e^{17/18} = 0x1.5109581b10354p-2 */
+    r[2] = 0x1.5109581b10354p-2 * e18;
+    /* bh = 4 / (1 + e^{(40 - u)/5}),  e^8 = 0x1.749ea7d470c6ep+11 */
+    r[3] = 4.0 / (1.0 + 0x1.749ea7d470c6ep+11 * e5);
+    /* an = 0.032 (15 - u) / (e^{(15 - u)/5} - 1),  e^3 = 0x1.415e5bf6fb106p+4 */
+    r[4] = 0.16 * zexpm1(0.2 * (15.0 - u), 0x1.415e5bf6fb106p+4 * e5);
+    /* bn = 0.5 e^{(10 - u)/40},  0.5 e^{1/4} = 0x1.48b5e3c3e8186p-1 */
+    r[5] = 0x1.48b5e3c3e8186p-1 * e40;
 }
 
 static void hh_init(const double *p, double *x)
 {
-    double am, bm, ah, bh, an, bn, v = p[HH_EL];
-    hh_rates(v - p[HH_VT], &am, &bm, &ah, &bh, &an, &bn);
+    double r[6], v = p[HH_EL];
+    hh_rates(v - p[HH_VT], r);
     x[0] = v;
-    x[1] = am / (am + bm);
-    x[2] = ah / (ah + bh);
-    x[3] = an / (an + bn);
+    x[1] = r[0] / (r[0] + r[1]);
+    x[2] = r[2] / (r[2] + r[3]);
+    x[3] = r[4] / (r[4] + r[5]);
     x[4] = x[5] = x[6] = 0.0;
 }
 
-static void hh_f(const double *p, const double *y, double ge, double gi, double *dy)
+/* The constants of hh_f, gathered once per step (loads the compiler need not repeat). */
+typedef struct {
+    double vt, g_na, g_k, g_l, e_na, e_k, e_e, e_i, i_l, inv_cm; /* i_l = g_l e_l + i_offset */
+} hh_consts;
+
+static void hh_consts_of(const double *p, hh_consts *k)
 {
-    double v = y[0], m = y[1], h = y[2], n = y[3];
-    double am, bm, ah, bh, an, bn;
-    hh_rates(v - p[HH_VT], &am, &bm, &ah, &bh, &an, &bn);
-    double n2 = n * n;
-    dy[0] = (p[HH_GL] * (p[HH_EL] - v) + p[HH_GNA] * m * m * m * h * (p[HH_ENA] - v) +
-             p[HH_GK] * n2 * n2 * (p[HH_EK] - v) + ge * (p[HH_EE] - v) + gi * (p[HH_EI] - v) +
-             p[HH_I_OFFSET]) / p[HH_CM];
-    dy[1] = am * (1.0 - m) - bm * m;
-    dy[2] = ah * (1.0 - h) - bh * h;
-    dy[3] = an * (1.0 - n) - bn * n;
+    *k = (hh_consts){p[HH_VT], p[HH_GNA], p[HH_GK], p[HH_GL], p[HH_ENA], p[HH_EK], p[HH_EE],
+                     p[HH_EI], p[HH_GL] * p[HH_EL] + p[HH_I_OFFSET], 1.0 / p[HH_CM]};
 }
 
-/* Fastest rate of the HH system at state y (1/ms): gate relaxation or membrane conductance. */
-static double hh_stiffness(const double *p, const double *y, double ge, double gi)
+/* dy/dt of (v, m, h, n) at conductances (ge, gi). With `fastest`, also the fastest rate of the
+ * system there (1/ms): the largest gate relaxation rate alpha + beta, or the membrane's total
+ * conductance / cm. */
+static inline void hh_f(const hh_consts *c, const double *y, double ge, double gi, double *dy,
+                        double *fastest)
 {
-    double am, bm, ah, bh, an, bn;
-    hh_rates(y[0] - p[HH_VT], &am, &bm, &ah, &bh, &an, &bn);
-    double n2 = y[3] * y[3];
-    double g = p[HH_GL] + p[HH_GNA] * y[1] * y[1] * y[1] * y[2] + p[HH_GK] * n2 * n2 + ge + gi;
-    return fmax(fmax(am + bm, ah + bh), fmax(an + bn, g / p[HH_CM]));
+    double v = y[0], m = y[1], h = y[2], n = y[3], r[6];
+    hh_rates(v - c->vt, r);
+    double n2 = n * n, g_na = c->g_na * m * m * m * h, g_k = c->g_k * n2 * n2;
+    double g = c->g_l + g_na + g_k + ge + gi;
+    dy[0] = (c->i_l + g_na * c->e_na + g_k * c->e_k + ge * c->e_e + gi * c->e_i - g * v) *
+            c->inv_cm;
+    double k_m = r[0] + r[1], k_h = r[2] + r[3], k_n = r[4] + r[5];
+    dy[1] = r[0] - k_m * m;
+    dy[2] = r[2] - k_h * h;
+    dy[3] = r[4] - k_n * n;
+    if (fastest) {
+        double k = k_m > k_h ? k_m : k_h, k_v = g * c->inv_cm;
+        k = k > k_n ? k : k_n;
+        *fastest = k > k_v ? k : k_v;
+    }
 }
 
-/* One step of h ms in RK4 substeps short enough for the spike's fast sodium kinetics: each
- * substep spans at most 0.5 / (fastest rate), so h = 0.1 ms stays stable (plain RK4 at 0.1 ms
- * diverges in the upstroke) while h = 0.01 ms away from spikes takes a single substep. */
+/* Substeps of the HH step: each at most HH_STIFF / (fastest rate), inside the stability interval
+ * of RK4 (2.78) and of Kutta's RK3 (2.51) on decaying modes, and short enough that v moves by at
+ * most about HH_DV mV (the upstroke and the downstroke of a spike). A substep along which v moves
+ * by at most HH_QUIET mV (most substeps: between spikes) takes Kutta's third-order method (three
+ * evaluations), the others classical RK4 (four). Spike-time errors against DOP853 (the two
+ * single-neuron tests of tests/test_clock_models.py): see HH_cond_exp's docstring. */
+#define HH_STIFF 2.0
+#define HH_DV 4.0
+#define HH_QUIET 0.5
+
+/* One substep of hs ms from (y, g) with f0 = f(y, g) given: y and g advanced in place. */
+static void hh_substep(const double *p, const hh_consts *c, double *y, double *g,
+                       const double *f0, double hs, int quiet)
+{
+    double de = decay_factor(0.5 * hs / p[HH_TAU_E]), di = decay_factor(0.5 * hs / p[HH_TAU_I]);
+    double ge_h = g[0] * de, gi_h = g[1] * di, ge_1 = ge_h * de, gi_1 = gi_h * di;
+    double k2[4], k3[4], k4[4], yt[4];
+    for (int i = 0; i < 4; i++)
+        yt[i] = y[i] + 0.5 * hs * f0[i];
+    hh_f(c, yt, ge_h, gi_h, k2, NULL);
+    if (quiet) { /* Kutta: y + hs (k1 + 4 k2 + k3) / 6, k3 at y + hs (2 k2 - k1) */
+        for (int i = 0; i < 4; i++)
+            yt[i] = y[i] + hs * (2.0 * k2[i] - f0[i]);
+        hh_f(c, yt, ge_1, gi_1, k3, NULL);
+        for (int i = 0; i < 4; i++)
+            y[i] += hs / 6.0 * (f0[i] + 4.0 * k2[i] + k3[i]);
+    } else {
+        for (int i = 0; i < 4; i++)
+            yt[i] = y[i] + 0.5 * hs * k2[i];
+        hh_f(c, yt, ge_h, gi_h, k3, NULL);
+        for (int i = 0; i < 4; i++)
+            yt[i] = y[i] + hs * k3[i];
+        hh_f(c, yt, ge_1, gi_1, k4, NULL);
+        for (int i = 0; i < 4; i++)
+            y[i] += hs / 6.0 * (f0[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+    }
+    g[0] = ge_1;
+    g[1] = gi_1;
+}
+
+/* One step of h ms: substeps as above, the spike time by the cubic Hermite of the substep that
+ * crossed v_thresh. A step of 0.1 ms between spikes is one substep. */
 static void hh_step(const double *p, double *x, double h, int *spiked, double *offset)
 {
-    const ode o = {hh_f, 4, p[HH_TAU_E], p[HH_TAU_I], INFINITY};
-    const double theta = p[HH_V_THRESH];
+    const double theta = p[HH_V_THRESH], h_min = h / MAX_SUBSTEPS;
+    hh_consts c;
+    hh_consts_of(p, &c);
     double t = 0.0;
     while (t < h) {
-        double hs = fmin(h - t, 0.5 / hh_stiffness(p, x, x[4], x[5]));
-        if (h - t - hs < 1e-9 * h)
-            hs = h - t;
-        double y[4] = {x[0], x[1], x[2], x[3]}, g[2] = {x[4], x[5]};
-        double f0[4], f1[4];
-        rk4(&o, p, y, g, hs);
-        double refr = fmax(x[6] - hs, 0.0);
+        double y[4] = {x[0], x[1], x[2], x[3]}, g[2] = {x[4], x[5]}, f0[4];
+        double fastest;
+        hh_f(&c, y, g[0], g[1], f0, &fastest);
+        double rest = h - t, h_max = HH_STIFF / fastest, dv = fabs(f0[0]);
+        if (dv * h_max > HH_DV)
+            h_max = HH_DV / dv;
+        if (!(h_max > h_min)) /* bounded work: at most MAX_SUBSTEPS, one if v' or rates are NaN */
+            h_max = isnan(h_max) ? rest : h_min;
+        double hs = rest;
+        if (rest > h_max) { /* equal substeps over the rest, rather than a sliver at its end */
+            double k = ceil(rest / h_max - 1e-9); /* (not one more for a rounding excess) */
+            hs = rest / k;
+        }
+        int quiet = dv * hs <= HH_QUIET;
+        hh_substep(p, &c, y, g, f0, hs, quiet);
+        double refr = x[6] > hs ? x[6] - hs : 0.0;
         if (x[0] < theta && y[0] >= theta && !*spiked) {
-            hh_f(p, x, x[4], x[5], f0);
-            hh_f(p, y, g[0], g[1], f1);
+            double f1[4];
+            hh_f(&c, y, g[0], g[1], f1, NULL);
             double ts = crossing_offset(x[0], f0[0], y[0], f1[0], theta, hs);
             if (x[6] <= ts) { /* refractoriness over by the crossing */
                 *spiked = 1;
@@ -331,7 +445,7 @@ static void hh_step(const double *p, double *x, double h, int *spiked, double *o
         x[4] = g[0];
         x[5] = g[1];
         x[6] = refr;
-        t += hs;
+        t = hs == rest ? h : t + hs;
     }
 }
 

@@ -133,6 +133,11 @@ typedef struct {
     double d_e, d_i;            /* 1/tau_m - 1/tau_syn */
     double k_e, k_i;            /* max over t of the synaptic kernels (ms) */
     double horizon, step0;      /* prediction walk */
+    /* exponential form v = v_inf + a e^{-r_m t} + b_e e^{-r_e t} + b_i e^{-r_i t}, b_x = I_x c_x */
+    int separated;              /* time constants apart enough for it (else the walk) */
+    double r_m, r_e, r_i;       /* 1/tau (1/ms) */
+    double c_e, c_i;            /* 1 / (cm d_x) */
+    double tol, far;            /* final-step gap (mV); search length before a RECHECK (ms) */
 } eds__exact;
 
 int eds__exact_init(eds__exact *m, const eds_curr_params *p, int delta);

@@ -4,7 +4,8 @@ Each model is a frozen dataclass like those of :mod:`edsim.models` (PyNN's param
 units where PyNN has the model) and one C implementation in ``csrc/clock.c``. They share the
 conventions of that file:
 
-* RK4 at the population's step ``dt``; exponential synaptic conductances decay exactly;
+* RK4 at the population's step ``dt`` (HH_cond_exp: adaptive RK3/RK4 substeps, see its
+  docstring); exponential synaptic conductances decay exactly;
 * at most one spike per step, its time interpolated inside the step (cubic Hermite through the
   values and slopes at both ends of the (sub)step that crossed the threshold); models with a reset
   integrate the rest of the step again from the reset state;
@@ -55,9 +56,17 @@ class HH_cond_exp(Model):
 
     An excitatory (inhibitory) input of weight ``w`` (µS) adds ``w`` to ``g_e`` (``g_i``). There is
     no reset: a spike is an upward crossing of ``v_thresh``; crossings within ``tau_refrac`` of the
-    last reported spike are not reported (Brian's benchmark: -20 mV, 3 ms). Integrated by RK4 on
-    ``(v, m, h, n)`` at ``dt = 0.01`` ms by default; the initial state is ``v = e_rev_leak`` with
-    the gates at their steady state there.
+    last reported spike are not reported (Brian's benchmark: -20 mV, 3 ms). The initial state is
+    ``v = e_rev_leak`` with the gates at their steady state there.
+
+    Integration (``dt = 0.01`` ms by default): each step of ``(v, m, h, n)`` is cut into substeps
+    of at most 2 / (fastest rate of the system) and short enough that ``v`` moves by about 4 mV at
+    most (the spike's upstroke and downstroke); a substep along which ``v`` moves by less than
+    0.5 mV (between spikes: a step of 0.1 ms is one substep) takes Kutta's third-order method, the
+    others classical RK4. Spike times against scipy's DOP853, largest error over the first 20
+    spikes (``tests/test_clock_models.py``): 3.3e-3 ms at ``dt = 0.1`` and 8.2e-6 ms at
+    ``dt = 0.01`` driven by ``i_offset = 0.5`` nA; 1.2e-3 and 1.4e-5 ms driven by conductance
+    inputs.
 
     Parameters
     ----------
