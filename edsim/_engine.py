@@ -201,6 +201,10 @@ class GenLUT:
         return bool(lib.eds_gen_lut_in_table(self._handle, v, s1, s2))
 
 
+_NO_SPIKES = (np.zeros(0, np.float64), np.zeros(0, np.uint32))
+for _a in _NO_SPIKES:
+    _a.flags.writeable = False
+
 STATS_FIELDS = (
     "n_events", "n_stale", "n_spikes", "n_source_spikes", "n_synaptic_events", "n_predictions",
     "n_rejects", "n_fallback", "heap_max", "heap_size", "n_synapses", "n_delay_groups",
@@ -219,6 +223,7 @@ class Sim:
         check(lib.eds_sim_new(int(seed), out), "creating simulation")
         self._h = out[0]
         self._luts: list[CondLUT | GenLUT] = []  # borrowed by populations: keep alive
+        self._u64 = ffi.new("uint64_t *")          # scratch out-parameter of the per-step calls
 
     def close(self) -> None:
         if self._h is not None:
@@ -334,9 +339,11 @@ class Sim:
         check(lib.eds_sim_record_spikes(self.h, first, n, int(on)), "recording spikes")
 
     def drain_spikes(self) -> tuple[np.ndarray, np.ndarray]:
-        pending = ffi.new("uint64_t *")
+        pending = self._u64
         check(lib.eds_sim_spikes_pending(self.h, pending), "reading spikes")
         n = int(pending[0])
+        if n == 0:
+            return _NO_SPIKES
         t = np.empty(n, np.float64)
         ids = np.empty(n, np.uint32)
         got = ffi.new("uint64_t *")
@@ -351,10 +358,13 @@ class Sim:
                                       out), "adding state sampler")
         return int(out[0])
 
-    def drain_samples(self, sampler: int, n_ids: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = ffi.new("uint64_t *")
+    def drain_samples(self, sampler: int, n_ids: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Samples pending in ``sampler``: (t, values[rows, n_ids, 3]), or None if there are none."""
+        rows = self._u64
         check(lib.eds_sim_samples_pending(self.h, sampler, rows), "reading samples")
         n = int(rows[0])
+        if n == 0:
+            return None
         t = np.empty(n)
         values = np.empty((n, n_ids, 3))
         got = ffi.new("uint64_t *")
@@ -365,7 +375,81 @@ class Sim:
     def run(self, until: float) -> None:
         if not math.isfinite(until):
             raise ParameterError(f"run end time must be finite (got {until})")
-        check(lib.eds_sim_run(self.h, float(until)), f"running to t = {until} ms")
+        rc = lib.eds_sim_run(self.h, float(until))
+        if rc:
+            check(rc, f"running to t = {until} ms")
+
+    # -- closed loop (csrc/control.c) -------------------------------------------------------
+    def inject(self, ids: np.ndarray, times: np.ndarray) -> None:
+        """Stage spikes ``times[k]`` for source ids ``ids[k]`` (validated arrays of equal length)."""
+        ids = np.ascontiguousarray(ids, dtype=np.uint32)
+        times = np.ascontiguousarray(times, dtype=np.float64)
+        if ids.size != times.size:
+            raise ParameterError(f"inject: {ids.size} ids for {times.size} spike times")
+        rc = lib.eds_sim_inject(self.h, ids.size, _ptr("uint32_t *", ids),
+                                _ptr("double *", times))
+        if rc:
+            check(rc, "injecting spikes")
+
+    def set_curr_params(self, first: int, params: dict[str, float]) -> None:
+        p = ffi.new("eds_curr_params *")
+        for c_name, py_name in (("cm", "cm"), ("tau_m", "tau_m"), ("v_rest", "v_rest"),
+                                ("v_thresh", "v_thresh"), ("v_reset", "v_reset"),
+                                ("tau_refrac", "tau_refrac"), ("tau_syn_e", "tau_syn_E"),
+                                ("tau_syn_i", "tau_syn_I"), ("i_offset", "i_offset")):
+            setattr(p, c_name, float(params.get(py_name, 1.0)))
+        check(lib.eds_sim_set_curr_params(self.h, first, p), "changing neuron parameters")
+
+    def set_cond_lut(self, first: int, lut: CondLUT) -> None:
+        check(lib.eds_sim_set_cond_lut(self.h, first, lut.handle), "changing the table")
+        self._luts.append(lut)
+
+    def set_reset(self, first: int, v_reset: float, tau_refrac: float) -> None:
+        check(lib.eds_sim_set_reset(self.h, first, float(v_reset), float(tau_refrac)),
+              "changing v_reset / tau_refrac")
+
+    def set_clock_params(self, first: int, params) -> None:
+        params = as_array(params, np.float64, "model parameters")
+        check(lib.eds_sim_set_clock_params(self.h, first, _ptr("double *", params), params.size),
+              "changing time-driven parameters")
+
+    def track_synapses(self, first: int, n: int) -> int:
+        out = ffi.new("uint32_t *")
+        check(lib.eds_sim_track_synapses(self.h, first, n, out), "tracking synapses")
+        return int(out[0])
+
+    def get_weights(self, track: int, n: int, edges: np.ndarray | None = None) -> np.ndarray:
+        out = np.empty(n, np.float32)
+        e = None if edges is None else np.ascontiguousarray(edges, dtype=np.uint64)
+        check(lib.eds_sim_get_weights(self.h, track, n,
+                                      ffi.NULL if e is None else _ptr("uint64_t *", e),
+                                      _ptr("float *", out)), "reading weights")
+        return out
+
+    def set_weights(self, track: int, weights: np.ndarray, edges: np.ndarray | None = None) -> None:
+        w = np.ascontiguousarray(weights, dtype=np.float32)
+        e = None if edges is None else np.ascontiguousarray(edges, dtype=np.uint64)
+        check(lib.eds_sim_set_weights(self.h, track, w.size,
+                                      ffi.NULL if e is None else _ptr("uint64_t *", e),
+                                      _ptr("float *", w)), "changing weights")
+
+    def shed_recording(self, first: int, n: int, shed: bool) -> None:
+        check(lib.eds_sim_shed_recording(self.h, first, n, int(shed)), "shedding spike recording")
+
+    def pause_sampler(self, sampler: int, paused: bool) -> None:
+        check(lib.eds_sim_pause_sampler(self.h, sampler, int(paused)), "pausing a sampler")
+
+    def shed_counts(self) -> tuple[int, int]:
+        """(spikes not recorded because shed, sample rows skipped over all samplers)."""
+        a = ffi.new("uint64_t *")
+        b = ffi.new("uint64_t *")
+        check(lib.eds_sim_shed_counts(self.h, a, b), "reading shedding counters")
+        return int(a[0]), int(b[0])
+
+    def sampler_skipped(self, sampler: int) -> int:
+        out = ffi.new("uint64_t *")
+        check(lib.eds_sim_sampler_skipped(self.h, sampler, out), "reading a sampler")
+        return int(out[0])
 
     def check_queue(self) -> None:
         check(lib.eds_sim_check_queue(self.h), "checking the event queue")
