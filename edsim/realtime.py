@@ -129,6 +129,7 @@ class LoopSummary:
     shed: dict
     level_changes: tuple
     shed_lag_ms: float | None
+    shed_after: int
     recover_after: int
 
     @property
@@ -175,11 +176,13 @@ class LoopSummary:
         if self.kept_up:
             lines.append("  kept up, shed nothing")
         elif not self.shed_anything:
-            lines.append(f"  shed nothing (lag stayed under the shedding threshold of "
-                         f"{self.shed_lag_ms:.3g} ms)")
+            lines.append(f"  shed nothing: the loop caught up by itself whenever it fell behind "
+                         f"(sheds after {self.shed_after} slots over "
+                         f"{self.shed_lag_ms:.3g} ms late without catching up)")
         else:
-            lines.append(f"  shedding (up one level when > {self.shed_lag_ms:.3g} ms late, down "
-                         f"after {self.recover_after} slots on time):")
+            lines.append(f"  shedding (up one level after {self.shed_after} slots > "
+                         f"{self.shed_lag_ms:.3g} ms late without catching up, down after "
+                         f"{self.recover_after} slots on time):")
             for level, s in self.shed.items():
                 lines.append(f"    level {level} {s['name']:20s} {s['slots']:7d} slots, "
                              f"{s['dropped']} {s['unit']}")
@@ -456,7 +459,8 @@ class RealTimeRunner:
                 wall_s=wall, deadlines_missed=int(np.sum(lag_s > 0)) if paced else None,
                 lag_ms=_percentiles(lag_s) if paced else None, step_ms=_percentiles(steps[:done]),
                 shed=shed, level_changes=tuple(changes),
-                shed_lag_ms=self.shed_lag, recover_after=self.recover_after)
+                shed_lag_ms=self.shed_lag, shed_after=self.shed_after,
+                recover_after=self.recover_after)
 
     def _sleep_until(self, deadline: float) -> None:
         remaining = deadline - self._clock() - self.busy_wait

@@ -312,11 +312,15 @@ def test_weight_change_mid_run_acts_on_later_deliveries_in_flight_included():
     assert pop.state()["v"][0] == pytest.approx(want, abs=1e-9)
 
 
-def test_set_at_t0_equals_a_population_built_with_those_values():
+def test_set_at_t0_equals_a_population_built_with_those_values(tmp_path):
+    # the table-driven case builds a table for its new values: a coarse, quick one
+    spec = edsim.TableSpec(g_bits=1, t_bits=1, n_trains=10, train_duration=50.0)
+
     def run(model, changes, dt=None):
-        net = edsim.Network(seed=3)
+        net = edsim.Network(seed=3, table_dir=tmp_path)
         drive = net.source(edsim.Poisson(rate=300.0), n=20, name="drive")
-        pop = net.population(15, model, name="pop", dt=dt)
+        table = spec if model.engine == "table" and dt is None else None
+        pop = net.population(15, model, name="pop", dt=dt, table=table)
         pop.initialize(v=np.linspace(-65.0, -52.0, 15))
         w = 0.02 if model.weight_sign == "conductance" else 0.6
         net.connect(drive, pop, edsim.FixedProbability(0.4), weight=w, delay=0.5)
@@ -338,6 +342,37 @@ def test_set_at_t0_equals_a_population_built_with_those_values():
         built = run(dataclasses.replace(model, **changes), None, dt)
         changed = run(model, changes, dt)
         assert same_spikes([built], [changed]), (model.name, changes, dt)
+
+
+def test_table_model_switches_to_the_table_of_its_new_parameters(tmp_path):
+    """IF_cond_exp parameters other than v_reset/tau_refrac live in its table: set() finds or
+    builds the table of the new values (a coarse, quick one here) and switches to it."""
+    spec = edsim.TableSpec(g_bits=1, t_bits=1, n_trains=10, train_duration=50.0)
+
+    def run(model, changes=None, at=0.0):
+        net = edsim.Network(seed=4, table_dir=tmp_path)
+        drive = net.source(edsim.Poisson(rate=400.0), n=20, name="drive")
+        pop = net.population(10, model, name="pop", table=spec)
+        pop.initialize(v=np.linspace(-60.0, -51.0, 10))
+        net.connect(drive, pop, edsim.FixedProbability(0.5), weight=0.01, delay=0.5)
+        rec = net.record(pop)
+        net.run_until(at)
+        if changes:
+            pop.set(**changes)
+        net.run_until(200.0)
+        return pop, rec.spikes
+
+    base = edsim.IF_cond_exp(**COBA_CELL)
+    changes = dict(v_thresh=-53.0, tau_m=15.0)
+    _, built = run(dataclasses.replace(base, **changes))
+    pop, changed = run(base, changes)
+    assert len(built) > 20 and same_spikes([(built.t, built.i)], [(changed.t, changed.i)])
+    assert pop.model.v_thresh == -53.0
+    _, plain = run(base)
+    _, later = run(base, changes, at=100.0)
+    early = plain.t < 100.0
+    assert np.array_equal(plain.t[early], later.t[: early.sum()])
+    assert not same_spikes([(plain.t, plain.i)], [(later.t, later.i)])
 
 
 def test_threshold_change_mid_run_matches_the_closed_form():
