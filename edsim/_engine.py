@@ -201,6 +201,17 @@ class GenLUT:
         return bool(lib.eds_gen_lut_in_table(self._handle, v, s1, s2))
 
 
+class _Buffer:
+    """Two reusable numpy arrays and their C pointers, made once (drain targets)."""
+
+    def __init__(self, shape_a, shape_b, dtype_b=np.uint32):
+        self.a = np.empty(shape_a, np.float64)
+        self.b = np.empty(shape_b, dtype_b)
+        self.pa = ffi.cast("double *", ffi.from_buffer(self.a))
+        self.pb = ffi.cast("double *" if dtype_b == np.float64 else "uint32_t *",
+                           ffi.from_buffer(self.b))
+
+
 _NO_SPIKES = (np.zeros(0, np.float64), np.zeros(0, np.uint32))
 for _a in _NO_SPIKES:
     _a.flags.writeable = False
@@ -224,6 +235,8 @@ class Sim:
         self._h = out[0]
         self._luts: list[CondLUT | GenLUT] = []  # borrowed by populations: keep alive
         self._u64 = ffi.new("uint64_t *")          # scratch out-parameter of the per-step calls
+        self._spk_buf: _Buffer | None = None        # drain buffers, reused step after step
+        self._smp_bufs: dict[int, _Buffer] = {}
 
     def close(self) -> None:
         if self._h is not None:
@@ -339,17 +352,31 @@ class Sim:
         check(lib.eds_sim_record_spikes(self.h, first, n, int(on)), "recording spikes")
 
     def drain_spikes(self) -> tuple[np.ndarray, np.ndarray]:
-        pending = self._u64
-        check(lib.eds_sim_spikes_pending(self.h, pending), "reading spikes")
-        n = int(pending[0])
-        if n == 0:
+        """Every spike recorded since the last drain: (t, ids), fresh arrays.
+
+        Drains through reusable buffers (their C pointers made once), so a closed-loop step with
+        few or no spikes costs one call into the core.
+        """
+        out_t, out_i = [], []
+        while True:
+            if self._spk_buf is None:
+                self._spk_buf = _Buffer((1024,), (1024,))
+            buf = self._spk_buf
+            cap = buf.a.shape[0]
+            check(lib.eds_sim_drain_spikes(self.h, buf.pa, buf.pb, cap, self._u64),
+                  "draining spikes")
+            n = int(self._u64[0])
+            if n:
+                out_t.append(buf.a[:n].copy())
+                out_i.append(buf.b[:n].copy())
+            if n < cap:
+                break
+            self._spk_buf = _Buffer((2 * cap,), (2 * cap,))
+        if not out_t:
             return _NO_SPIKES
-        t = np.empty(n, np.float64)
-        ids = np.empty(n, np.uint32)
-        got = ffi.new("uint64_t *")
-        check(lib.eds_sim_drain_spikes(self.h, _ptr("double *", t), _ptr("uint32_t *", ids), n, got),
-              "draining spikes")
-        return t[: got[0]], ids[: got[0]]
+        if len(out_t) == 1:
+            return out_t[0], out_i[0]
+        return np.concatenate(out_t), np.concatenate(out_i)
 
     def add_sampler(self, ids, start: float, interval: float) -> int:
         ids = as_array(ids, np.uint32, "recorded ids")
@@ -365,12 +392,14 @@ class Sim:
         n = int(rows[0])
         if n == 0:
             return None
-        t = np.empty(n)
-        values = np.empty((n, n_ids, 3))
-        got = ffi.new("uint64_t *")
-        check(lib.eds_sim_drain_samples(self.h, sampler, _ptr("double *", t),
-                                        _ptr("double *", values), n, got), "draining samples")
-        return t[: got[0]], values[: got[0]]
+        buf = self._smp_bufs.get(sampler)
+        if buf is None or buf.a.shape[0] < n:
+            cap = max(n, 64, 2 * buf.a.shape[0] if buf is not None else 0)
+            buf = self._smp_bufs[sampler] = _Buffer((cap,), (cap, n_ids, 3), np.float64)
+        check(lib.eds_sim_drain_samples(self.h, sampler, buf.pa, buf.pb, n,
+                                        self._u64), "draining samples")
+        got = int(self._u64[0])
+        return buf.a[:got].copy(), buf.b[:got].copy()
 
     def run(self, until: float) -> None:
         if not math.isfinite(until):
@@ -386,8 +415,8 @@ class Sim:
         times = np.ascontiguousarray(times, dtype=np.float64)
         if ids.size != times.size:
             raise ParameterError(f"inject: {ids.size} ids for {times.size} spike times")
-        rc = lib.eds_sim_inject(self.h, ids.size, _ptr("uint32_t *", ids),
-                                _ptr("double *", times))
+        rc = lib.eds_sim_inject(self.h, ids.size, ffi.from_buffer("uint32_t[]", ids),
+                                ffi.from_buffer("double[]", times))
         if rc:
             check(rc, "injecting spikes")
 

@@ -547,10 +547,10 @@ class Network:
         if not t.size:
             return
         now = self._sim.now
-        if not np.all(np.isfinite(t)):
-            raise ParameterError(f"spike times for '{source.name}' must be finite "
-                                 f"(got {t[~np.isfinite(t)][0]})")
-        if t.min() < now:
+        if not (t.min() >= now and t.max() < math.inf):  # also catches NaN
+            if not np.all(np.isfinite(t)):
+                raise ParameterError(f"spike times for '{source.name}' must be finite "
+                                     f"(got {t[~np.isfinite(t)][0]})")
             raise ParameterError(
                 f"spike times for '{source.name}' must be >= now = {now} ms (got {t.min()}); "
                 "the past cannot be changed")
@@ -655,6 +655,7 @@ class Network:
         rec = Recorder(cells.name, cells.size, type(cells.model).__name__, cells.ids.copy(),
                        parameters=_params_of(cells.model),
                        variables=_sampled_variables(cells.model))
+        rec._spikes_on = bool(spikes)
         if spikes:
             for first, n, _ in cells._runs():
                 self._sim.record_spikes(first, n)
@@ -766,14 +767,19 @@ class Network:
         t, ids = self._sim.drain_spikes()
         if t.size:
             for rec in self._recorders:
+                if not rec._spikes_on:
+                    continue
                 lo, hi, contiguous = rec._id_range()
+                if contiguous:  # one subtraction (wrapping below lo) and one comparison
+                    local = ids - np.uint32(lo)
+                    sel = local < rec.size
+                    if sel.any():
+                        rec._add_spikes(t[sel], local[sel].astype(np.int64))
+                    continue
                 sel = (ids >= lo) & (ids <= hi)
                 if not sel.any():
                     continue
                 gids = ids[sel]
-                if contiguous:
-                    rec._add_spikes(t[sel], gids.astype(np.int64) - lo)
-                    continue
                 pos = np.searchsorted(rec.ids, gids) if np.all(np.diff(rec.ids) > 0) else None
                 if pos is None:
                     order = np.argsort(rec.ids)

@@ -105,6 +105,7 @@ class Recorder:
     _samples_v: list = field(default_factory=list)
     parameters: dict = field(default_factory=dict)
     variables: dict = field(default_factory=lambda: {"v": "mV"})  # sampled names -> units
+    _spikes_on: bool = True              # records spikes (net.record(..., spikes=False): not)
 
     def _id_range(self) -> tuple[int, int, bool]:
         """(lowest id, highest id, ids == lo..hi in order), computed once."""
