@@ -123,22 +123,37 @@ def idle_step_overhead(n_steps: int = 20_000, slot: float = 1.0) -> dict:
     pop = net.population(1, edsim.IF_curr_exp(), name="pop")
     net.connect(src, pop, edsim.AllToAll(), weight=0.1)
     rec = net.record(pop)
-    net.record(src)
+    rec_src = net.record(src)
     empty_t, empty_i = np.zeros(0), np.zeros(0, np.int64)
     perf = time.perf_counter
     run = np.empty(n_steps)
     loop = np.empty(n_steps)
+    new = np.empty(n_steps)
     for k in range(n_steps):
         a = perf()
         net.run_until((k + 1) * slot)
         b = perf()
         rec.new_spikes()
-        net.inject(src, empty_t, empty_i)
         c = perf()
-        run[k] = b - a
-        loop[k] = c - a
+        net.inject(src, empty_t, empty_i)
+        d = perf()
+        run[k], new[k], loop[k] = b - a, c - b, d - a
+    # new_spikes of a long recording (two spikes per step): its cost must not grow with it
+    t_long = n_steps * slot
+    net.inject(src, np.arange(t_long, t_long + 4200 * slot, 0.5 * slot))
+    net.run_until(t_long + 4000 * slot)
+    rec_src.new_spikes()
+    long_rec = np.empty(200)
+    for k in range(200):
+        net.run_until(t_long + (4001 + k) * slot)
+        a = perf()
+        rec_src.new_spikes()
+        long_rec[k] = perf() - a
     us = 1e6
     return {"steps": n_steps, "run_until_us_median": float(np.median(run) * us),
+            "new_spikes_us_median": float(np.median(new) * us),
+            "new_spikes_after_long_recording_us_median": float(np.median(long_rec) * us),
+            "recorded_spikes": len(rec_src.spikes),
             "step_us_median": float(np.median(loop) * us), "step_us_mean": float(loop.mean() * us),
             "step_us_p99": float(np.percentile(loop, 99) * us)}
 
@@ -148,13 +163,13 @@ def loop_overhead(network: str, n: int, duration: float, slot: float, seed: int)
     lp = build(network, n, seed, slot)
     on_slot, injected = lp.controller(seed)
     runner = edsim.RealTimeRunner(lp.net, slot=slot, speed=None, outputs=[lp.readout])
-    sim, core_s = lp.net._sim, [0.0]
+    sim, core_s = lp.net._sim, []
     core_run = sim.run
 
     def timed_run(until):  # time spent inside the core's run loop, to subtract
         a = time.perf_counter()
         core_run(until)
-        core_s[0] += time.perf_counter() - a
+        core_s.append(time.perf_counter() - a)
 
     sim.run = timed_run
     t0 = time.perf_counter()
@@ -173,7 +188,9 @@ def loop_overhead(network: str, n: int, duration: float, slot: float, seed: int)
     n_spikes = len(a[1].spikes) + len(a[2].spikes)
     return {"stepped_s": stepped_s, "uninterrupted_s": whole_s, "steps": summary.slots,
             "overhead_us_per_step": (stepped_s - whole_s) / summary.slots * 1e6,
-            "outside_core_us_per_step": (stepped_s - core_s[0]) / summary.slots * 1e6,
+            "outside_core_us_per_step": (stepped_s - sum(core_s)) / summary.slots * 1e6,
+            "outside_core_us_median": float(np.median(
+                summary.step_per_slot_ms * 1e3 - np.array(core_s[1:]) * 1e6)),
             "step_ms": summary.step_ms, "identical_spikes": identical,
             "input_spikes": int(times.size), "spikes": n_spikes,
             "rate_hz": n_spikes / n / (duration * 1e-3),
@@ -214,10 +231,15 @@ def markdown(r: dict) -> str:
     o, p, idle = r["overhead"], r["paced"], r["idle"]
     rows = [
         ("per-step overhead, idle network (median)", f"{idle['step_us_median']:.1f} µs "
-         f"(run_until alone {idle['run_until_us_median']:.1f} µs; p99 {idle['step_us_p99']:.1f} µs)"),
+         f"(run_until {idle['run_until_us_median']:.1f} µs, new_spikes "
+         f"{idle['new_spikes_us_median']:.1f} µs; p99 {idle['step_us_p99']:.1f} µs)"),
+        ("new_spikes, 2 new spikes, long recording (median)",
+         f"{idle['new_spikes_after_long_recording_us_median']:.1f} µs with "
+         f"{idle['recorded_spikes']} spikes recorded"),
         (f"per-step overhead, {r['neurons']}-neuron network",
-         f"{o['outside_core_us_per_step']:.1f} µs outside the core's run loop (incl. the "
-         f"controller); {o['overhead_us_per_step']:.1f} µs by difference ({o['stepped_s']:.2f} s "
+         f"{o['outside_core_us_median']:.1f} µs median ({o['outside_core_us_per_step']:.1f} µs "
+         f"mean) outside the core's run loop, controller included; "
+         f"{o['overhead_us_per_step']:.1f} µs by difference ({o['stepped_s']:.2f} s "
          f"stepped vs {o['uninterrupted_s']:.2f} s uninterrupted; spikes identical: "
          f"{o['identical_spikes']})"),
         ("as fast as possible: RTF, step p50/p99",

@@ -116,6 +116,7 @@ class LoopSummary:
     Times: ``sim_ms`` simulated (ms); ``wall_s`` (s); lag and step percentiles in ms of wall
     time. ``lag_ms`` is None when unpaced (``speed`` None). ``shed`` maps each level (1, 2, 3) to
     ``{"name", "slots" (slots spent at that level or above), "dropped", "unit"}``.
+    ``lag_per_slot_ms`` and ``step_per_slot_ms`` hold every slot's lag and step time (ms).
     """
 
     slots: int
@@ -131,6 +132,8 @@ class LoopSummary:
     shed_lag_ms: float | None
     shed_after: int
     recover_after: int
+    lag_per_slot_ms: np.ndarray | None = field(default=None, repr=False, compare=False)
+    step_per_slot_ms: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def realtime_factor(self) -> float:
@@ -460,7 +463,9 @@ class RealTimeRunner:
                 lag_ms=_percentiles(lag_s) if paced else None, step_ms=_percentiles(steps[:done]),
                 shed=shed, level_changes=tuple(changes),
                 shed_lag_ms=self.shed_lag, shed_after=self.shed_after,
-                recover_after=self.recover_after)
+                recover_after=self.recover_after,
+                lag_per_slot_ms=lag_s * 1e3 if paced else None,
+                step_per_slot_ms=steps[:done] * 1e3)
 
     def _sleep_until(self, deadline: float) -> None:
         remaining = deadline - self._clock() - self.busy_wait
