@@ -23,6 +23,7 @@ speed factor) showing the shedding levels in order.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 
@@ -209,17 +210,18 @@ def paced(network: str, n: int, duration: float, slot: float, speed: float, seed
 
 def run_all(network: str = "b4", n: int = 10_000, duration: float = 10_000.0, slot: float = 1.0,
             speed: float = 1.0, overload_speed: float = 20.0, overload_duration: float = 2000.0,
-            seed: int = 1, idle_steps: int = 20_000, log=None) -> dict:
+            seed: int = 1, idle_steps: int = 20_000, log=None, busy_wait: float = 0.0) -> dict:
     """Every measurement of ``edsim bench-loop``; ``log(msg)`` reports progress."""
     say = log or (lambda msg: None)
     out = {"network": network, "title": NETWORKS[network]["title"], "neurons": n,
-           "duration_ms": duration, "slot_ms": slot, "seed": seed}
+           "duration_ms": duration, "slot_ms": slot, "seed": seed, "busy_wait_ms": busy_wait,
+           "load_average_at_start": list(os.getloadavg())}
     say(f"idle network: {idle_steps} steps of {slot:g} ms")
     out["idle"] = idle_step_overhead(idle_steps, slot)
     say(f"{n}-neuron {network} loop as fast as possible, then uninterrupted, {duration:g} ms")
     out["overhead"] = loop_overhead(network, n, duration, slot, seed)
     say(f"paced at {speed:g}x real time, {duration:g} ms")
-    out["paced"] = paced(network, n, duration, slot, speed, seed)
+    out["paced"] = paced(network, n, duration, slot, speed, seed, busy_wait=busy_wait)
     if overload_speed:
         say(f"overloaded: {overload_speed:g}x real time, {overload_duration:g} ms")
         out["overloaded"] = paced(network, n, overload_duration, slot, overload_speed, seed)
@@ -259,9 +261,10 @@ def markdown(r: dict) -> str:
         rows.append((f"overloaded at {q.speed:g}x: missed, shed",
                      f"{q.deadlines_missed} of {q.slots}; " + ", ".join(
                          f"L{k} {v['dropped']} {v['unit']}" for k, v in q.shed.items())))
+    load = ", ".join(f"{x:.1f}" for x in r["load_average_at_start"])
     lines = [f"edsim bench-loop: {r['neurons']} neurons ({r['network']}), {r['duration_ms']:g} ms "
-             f"in {r['slot_ms']:g} ms slots, seed {r['seed']}", "", "| measure | value |",
-             "|---|---|"]
+             f"in {r['slot_ms']:g} ms slots, seed {r['seed']}; load average at start {load} on "
+             f"{os.cpu_count()} CPUs", "", "| measure | value |", "|---|---|"]
     lines += [f"| {a} | {b} |" for a, b in rows]
     return "\n".join(lines) + "\n"
 
@@ -293,7 +296,8 @@ def main(args) -> int:
             print(msg, file=sys.stderr)
 
     r = run_all(args.network, int(args.neurons), args.duration, args.slot, args.speed,
-                args.overload_speed, args.overload_duration, args.seed, args.idle_steps, log)
+                args.overload_speed, args.overload_duration, args.seed, args.idle_steps, log,
+                args.busy_wait)
     print(markdown(r))
     print(r["paced"].report())
     if "overloaded" in r:
@@ -317,6 +321,8 @@ def add_parser(sub) -> None:
     b.add_argument("--overload-speed", type=float, default=20.0,
                    help="speed of the deliberately overloaded run (0: skip it)")
     b.add_argument("--overload-duration", type=float, default=2000.0, help="its simulated time (ms)")
+    b.add_argument("--busy-wait", type=float, default=0.0,
+                   help="paced run: ms before each deadline spent spinning, not sleeping")
     b.add_argument("--idle-steps", type=int, default=20_000)
     b.add_argument("--seed", type=int, default=1)
     b.add_argument("--json", default=None, help="write the results as JSON here")
