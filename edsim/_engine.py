@@ -386,7 +386,7 @@ class Sim:
         return int(out[0])
 
     def drain_samples(self, sampler: int, n_ids: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """Samples pending in ``sampler``: (t, values[rows, n_ids, 3]), or None if there are none."""
+        """Samples pending in ``sampler``: (t, values[rows, n_ids, 3]), or None if none."""
         rows = self._u64
         check(lib.eds_sim_samples_pending(self.h, sampler, rows), "reading samples")
         n = int(rows[0])
@@ -410,7 +410,7 @@ class Sim:
 
     # -- closed loop (csrc/control.c) -------------------------------------------------------
     def inject(self, ids: np.ndarray, times: np.ndarray) -> None:
-        """Stage spikes ``times[k]`` for source ids ``ids[k]`` (validated arrays of equal length)."""
+        """Stage spikes ``times[k]`` for source ids ``ids[k]`` (validated, equal lengths)."""
         ids = np.ascontiguousarray(ids, dtype=np.uint32)
         times = np.ascontiguousarray(times, dtype=np.float64)
         if ids.size != times.size:

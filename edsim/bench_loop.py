@@ -184,8 +184,8 @@ def loop_overhead(network: str, n: int, duration: float, slot: float, seed: int)
     replay.net.run(duration)
     whole_s = time.perf_counter() - t0
     a, b = lp.net._recorders, replay.net._recorders
-    identical = all(np.array_equal(x.spikes.t, y.spikes.t) and np.array_equal(x.spikes.i, y.spikes.i)
-                    for x, y in zip(a, b))
+    identical = all(np.array_equal(x.spikes.t, y.spikes.t)
+                    and np.array_equal(x.spikes.i, y.spikes.i) for x, y in zip(a, b))
     n_spikes = len(a[1].spikes) + len(a[2].spikes)
     return {"stepped_s": stepped_s, "uninterrupted_s": whole_s, "steps": summary.slots,
             "overhead_us_per_step": (stepped_s - whole_s) / summary.slots * 1e6,
@@ -320,7 +320,8 @@ def add_parser(sub) -> None:
     b.add_argument("--speed", type=float, default=1.0, help="paced run's speed (1 = real time)")
     b.add_argument("--overload-speed", type=float, default=20.0,
                    help="speed of the deliberately overloaded run (0: skip it)")
-    b.add_argument("--overload-duration", type=float, default=2000.0, help="its simulated time (ms)")
+    b.add_argument("--overload-duration", type=float, default=2000.0,
+                   help="its simulated time (ms)")
     b.add_argument("--busy-wait", type=float, default=0.0,
                    help="paced run: ms before each deadline spent spinning, not sleeping")
     b.add_argument("--idle-steps", type=int, default=20_000)

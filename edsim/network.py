@@ -292,7 +292,7 @@ class Projection:
     weight: np.ndarray | None = field(default=None, repr=False)
     delay: np.ndarray | None = field(default=None, repr=False)
     network: Any = field(default=None, repr=False, compare=False)
-    _track: int | None = field(default=None, repr=False, compare=False)  # core handle of its weights
+    _track: int | None = field(default=None, repr=False, compare=False)  # core weights handle
     _pairs: Any = field(default=None, repr=False, compare=False)  # (pre, post) lookup, built lazily
 
     def get_weights(self, edges=None, pre=None, post=None) -> np.ndarray:

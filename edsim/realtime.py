@@ -24,8 +24,10 @@ there is no "plasticity updates" level; when it comes it will be shed first.
 Hysteresis: the level rises by one when the last ``shed_after`` slots all ended more than
 ``shed_lag`` ms (wall) behind their deadlines and the lag did not shrink over them (the loop is
 not catching up by itself), at most once every ``shed_after`` slots (so that a level has time to
-act); it falls by one after ``recover_after`` consecutive slots that end on time (lag <= 0). A
-late slot (the OS scheduling something else) that the loop absorbs thus sheds nothing. Shedding is undone
+act); it falls by one after ``recover_after`` consecutive slots that end less than
+``recover_lag`` ms late (default half of ``shed_lag``: the OS's sleep jitter alone does not
+block recovery). A late slot (the OS scheduling something else) that the loop absorbs thus sheds
+nothing. Shedding is undone
 when the run ends. With ``speed=None`` (as fast as possible) there are no deadlines and nothing is
 shed. Before the clock starts the runner makes a zero-length step, so the one-off work of a
 network's first run (freezing its connectivity) is not charged to the first slot.
@@ -132,6 +134,7 @@ class LoopSummary:
     shed_lag_ms: float | None
     shed_after: int
     recover_after: int
+    recover_lag_ms: float | None
     lag_per_slot_ms: np.ndarray | None = field(default=None, repr=False, compare=False)
     step_per_slot_ms: np.ndarray | None = field(default=None, repr=False, compare=False)
 
@@ -185,14 +188,15 @@ class LoopSummary:
         else:
             lines.append(f"  shedding (up one level after {self.shed_after} slots > "
                          f"{self.shed_lag_ms:.3g} ms late without catching up, down after "
-                         f"{self.recover_after} slots on time):")
+                         f"{self.recover_after} slots < {self.recover_lag_ms:.3g} ms late):")
             for level, s in self.shed.items():
                 lines.append(f"    level {level} {s['name']:20s} {s['slots']:7d} slots, "
                              f"{s['dropped']} {s['unit']}")
             changes = ", ".join(f"{a}->{b} at slot {k} (t = {t:g} ms)"
                                 for k, t, a, b in self.level_changes[:8])
             more = len(self.level_changes) - 8
-            lines.append(f"    level changes: {changes}" + (f", ... {more} more" if more > 0 else ""))
+            tail = f", ... {more} more" if more > 0 else ""
+            lines.append(f"    level changes: {changes}{tail}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -233,7 +237,10 @@ class RealTimeRunner:
         Consecutive late slots, without the lag shrinking, before the level rises; also the
         least number of slots between two rises; >= 1.
     recover_after : int
-        Consecutive on-time slots after which the level falls by one, >= 1.
+        Consecutive slots less than ``recover_lag`` late after which the level falls by one, >= 1.
+    recover_lag : float, optional
+        Lag (ms of wall time) under which a slot counts towards recovery; default
+        ``shed_lag / 2``.
     busy_wait : float
         Wall time (ms) before a deadline spent spinning instead of sleeping, for tighter
         pacing than the OS sleep allows (costs a core meanwhile); default 0.
@@ -247,7 +254,8 @@ class RealTimeRunner:
     def __init__(self, net, slot: float = 1.0, speed: float | None = 1.0, outputs=(),
                  on_slot: Callable | None = None, input_floor: int = 1,
                  shed_lag: float | None = None, shed_after: int = 10, recover_after: int = 100,
-                 busy_wait: float = 0.0, clock: Callable[[], float] = time.perf_counter,
+                 recover_lag: float | None = None, busy_wait: float = 0.0,
+                 clock: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep):
         if not (isinstance(slot, (int, float)) and math.isfinite(slot) and slot > 0):
             raise ParameterError(f"slot of RealTimeRunner must be > 0 ms (got {slot!r})")
@@ -260,12 +268,14 @@ class RealTimeRunner:
             if not isinstance(rec, Recorder) or not any(rec is r for r in net._recorders):
                 raise ParameterError(f"outputs of RealTimeRunner must be recorders of this "
                                      f"network, as net.record returns them (got {rec!r})")
-        for name, value, low in (("shed_after", shed_after, 1), ("recover_after", recover_after, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ParameterError(f"{name} of RealTimeRunner must be a whole number >= {low} "
+        for name, value in (("shed_after", shed_after), ("recover_after", recover_after)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ParameterError(f"{name} of RealTimeRunner must be a whole number >= 1 "
                                      f"(got {value!r})")
-        if shed_lag is not None and not (math.isfinite(shed_lag) and shed_lag >= 0):
-            raise ParameterError(f"shed_lag of RealTimeRunner must be >= 0 ms (got {shed_lag!r})")
+        for name, value in (("shed_lag", shed_lag), ("recover_lag", recover_lag)):
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)
+                                          and value >= 0):
+                raise ParameterError(f"{name} of RealTimeRunner must be >= 0 ms (got {value!r})")
         if not (math.isfinite(busy_wait) and busy_wait >= 0):
             raise ParameterError(f"busy_wait of RealTimeRunner must be >= 0 ms (got {busy_wait!r})")
         self.net = net
@@ -279,7 +289,10 @@ class RealTimeRunner:
         self.busy_wait = busy_wait / 1e3
         self._clock, self._sleep = clock, sleep
         slot_wall_ms = None if self.speed is None else self.slot / self.speed
-        self.shed_lag = (slot_wall_ms if shed_lag is None else float(shed_lag)) if slot_wall_ms else None
+        self.shed_lag = (None if slot_wall_ms is None else
+                         slot_wall_ms if shed_lag is None else float(shed_lag))
+        self.recover_lag = (None if self.shed_lag is None else
+                            self.shed_lag / 2 if recover_lag is None else float(recover_lag))
         self.level = 0
         self.summary: LoopSummary | None = None
         self._priority: dict[int, int] = {}
@@ -400,6 +413,7 @@ class RealTimeRunner:
         paced = self.speed is not None
         wall_per_ms = None if not paced else 1e-3 / self.speed   # s of wall per ms simulated
         shed_lag = None if not paced else self.shed_lag / 1e3
+        recover_lag = None if not paced else self.recover_lag / 1e3
         self._runs = self._shed_runs()
         self._running = True
         start_counts = self._counts()
@@ -432,7 +446,7 @@ class RealTimeRunner:
                 lag = end - deadline
                 lags[k] = lag
                 since_change += 1
-                on_time = on_time + 1 if lag <= 0 else 0
+                on_time = on_time + 1 if lag < recover_lag else 0
                 behind = behind + 1 if lag > shed_lag else 0
                 m = self.shed_after
                 if (behind >= m and lag >= lags[k - m + 1] and self.level < 3
@@ -463,7 +477,7 @@ class RealTimeRunner:
                 lag_ms=_percentiles(lag_s) if paced else None, step_ms=_percentiles(steps[:done]),
                 shed=shed, level_changes=tuple(changes),
                 shed_lag_ms=self.shed_lag, shed_after=self.shed_after,
-                recover_after=self.recover_after,
+                recover_after=self.recover_after, recover_lag_ms=self.recover_lag,
                 lag_per_slot_ms=lag_s * 1e3 if paced else None,
                 step_per_slot_ms=steps[:done] * 1e3)
 

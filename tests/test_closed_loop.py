@@ -550,8 +550,8 @@ def test_hysteresis_sheds_when_falling_behind_and_recovers_level_by_level():
     # slot k ends 1.52 (k + 1) ms after the start, due at k + 1: lag 0.52 (k + 1) ms, over one
     # slot from k = 1 on; 5 late slots, lag growing, at k = 5, then a rise every 5 slots
     assert changes[:3] == [(5, 0, 1), (10, 1, 2), (15, 2, 3)]
-    # from slot 30 on, the 15.6 ms backlog melts by 1 ms per slot: on time from slot 45 (lag
-    # -0.4 ms), then down one level after every 50 slots on time
+    # from slot 30 on, the 15.6 ms backlog melts by 1 ms per slot: under recover_lag (0.5 ms)
+    # from slot 45 (lag -0.4 ms), then down one level after every 50 such slots
     assert changes[3:] == [(94, 3, 2), (144, 2, 1), (194, 1, 0)]
     assert summary.deadlines_missed == 45
     assert summary.lag_ms["max"] == pytest.approx(15.6, abs=1e-9)
