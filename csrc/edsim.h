@@ -242,4 +242,46 @@ void eds_philox4x64(const uint64_t ctr[4], const uint64_t key[2], uint64_t out[4
 /* Debug check of the queue invariant (heap order); returns EDS_OK or EDS_STATE. */
 int eds_sim_check_queue(const eds_sim *sim);
 
+/* ---- closed loop (control.c) ---- */
+
+/* Stages n spikes, times[k] (ms, finite, >= now) for spike source ids[k], validating every pair
+ * before staging any. Nothing is scheduled until the next eds_sim_run, which first hands the
+ * staged spikes to the queue source by source, ordered by (the source's last emission, id): so
+ * any sequence of inject calls between two runs acts as one call, and injecting before each step
+ * the spikes that fall inside it gives the same spikes, bit for bit, as one run with them all
+ * given up front (see control.c for the exact rule). */
+int eds_sim_inject(eds_sim *sim, size_t n, const uint32_t *ids, const double *times);
+
+/* Parameters of a whole population, `first` being its first id (EDS_INVALID for any other id or
+ * kind). Neurons are brought to now under the old parameters, then predicted again under the new;
+ * a neuron refractory now keeps the end of its refractory period and is released at the new
+ * v_reset. IF_curr_exp / IF_curr_delta: every parameter. IF_cond_exp: another table (borrowed:
+ * it must outlive the simulation). Any event-driven population: v_reset (< v_thresh, mV) and
+ * tau_refrac (>= 0 ms). Time-driven: the model's parameter vector, from the step under way. */
+int eds_sim_set_curr_params(eds_sim *sim, uint32_t first, const eds_curr_params *params);
+int eds_sim_set_cond_lut(eds_sim *sim, uint32_t first, const eds_cond_lut *lut);
+int eds_sim_set_reset(eds_sim *sim, uint32_t first, double v_reset, double tau_refrac);
+int eds_sim_set_clock_params(eds_sim *sim, uint32_t first, const double *params,
+                             uint32_t n_params);
+
+/* Tracks staged synapses [first, first + n) (indices in the order of eds_sim_add_synapses calls),
+ * before the first run, so that their weights can be read and changed by edge (0 .. n-1) later;
+ * costs 8 bytes per tracked synapse once frozen. edges NULL means every edge in order (n must be
+ * the track's size). set validates every weight (finite; >= 0 onto IF_cond_exp) before changing
+ * any; a change acts on every delivery processed after the call, spikes in flight included. */
+int eds_sim_track_synapses(eds_sim *sim, uint64_t first, uint64_t n, uint32_t *track);
+int eds_sim_get_weights(const eds_sim *sim, uint32_t track, uint64_t n, const uint64_t *edges,
+                        float *weights);
+int eds_sim_set_weights(eds_sim *sim, uint32_t track, uint64_t n, const uint64_t *edges,
+                        const float *weights);
+
+/* Shedding, which never changes the simulation. Shed spike recording of ids [first, first + n)
+ * (those recorded) counts their spikes instead of storing them; shed = 0 records them again. A
+ * paused sampler lets its sample times pass without computing them, counting the rows skipped. */
+int eds_sim_shed_recording(eds_sim *sim, uint32_t first, uint32_t n, int shed);
+int eds_sim_pause_sampler(eds_sim *sim, uint32_t sampler, int paused);
+int eds_sim_shed_counts(const eds_sim *sim, uint64_t *spikes_not_recorded,
+                        uint64_t *sample_rows_skipped);
+int eds_sim_sampler_skipped(const eds_sim *sim, uint32_t sampler, uint64_t *rows);
+
 #endif

@@ -228,6 +228,13 @@ typedef struct {
     double rate, start, stop;
     uint64_t draws;                     /* random numbers drawn so far (the population's stream) */
     uint64_t block[4], block_k;         /* last Philox block computed, and its index + 1 (0: none) */
+    /* SPIKES, closed-loop inputs (control.c; allocated at the first run or the first staging):
+     * per source, the events popped when it last emitted (0: never), whether it has spikes
+     * staged since the last run, and the time of its live EMIT when they were first staged
+     * (INFINITY: none) */
+    uint64_t *emitted_at;
+    uint8_t *staged;
+    double *staged_head;
 } eds__pop;
 
 typedef struct {
@@ -238,7 +245,26 @@ typedef struct {
     double *t;          /* rows */
     double *values;     /* rows * n * 3 */
     uint64_t rows, cap_rows;
+    int paused;         /* shed (control.c): samples are skipped, not computed */
+    uint64_t n_skipped; /* rows skipped while paused */
 } eds__sampler;
+
+/* Closed-loop control state (control.c): staged inputs, tracked synapses, shedding counters. */
+typedef struct {
+    uint64_t first, n;  /* staged synapse indices [first, first + n) */
+    uint64_t *pos;      /* their positions in the frozen CSR (after the first run) */
+} eds__track;
+
+typedef struct {
+    uint32_t *dirty;            /* spike sources with staged spikes, each once */
+    uint64_t n_dirty, cap_dirty;
+    eds__track *tracks;
+    uint32_t n_tracks;
+    uint64_t n_spikes_shed;     /* spikes not recorded because their recording was shed */
+} eds__control;
+
+/* recorded[id]: 0 not recorded, 1 recorded, EDS__REC_SHED recorded but shed (counted, dropped) */
+#define EDS__REC_SHED 2
 
 struct eds_sim {
     uint64_t seed;
@@ -277,6 +303,7 @@ struct eds_sim {
     eds__sampler *samplers;
     uint32_t n_samplers;
     eds_stats stats;
+    eds__control ctl;       /* closed-loop control (control.c) */
 };
 
 #define EDS__RECEPTOR_SHIFT 30
@@ -328,6 +355,12 @@ int eds__spikes_schedule(eds_sim *sim, eds__pop *p, uint32_t local);
 int eds__record_spike(eds_sim *sim, double t, uint32_t id);
 int eds__sample(eds_sim *sim, uint32_t sampler, double t);
 void eds__record_free(eds_sim *sim);
+
+/* control.c: hooks of the run loop and of the synapse freeze */
+int eds__control_before_run(eds_sim *sim);          /* first run: prepare; every run: commit */
+int eds__control_frozen(eds_sim *sim, const uint64_t *pos_of_staged);
+int eds__control_wants_positions(const eds_sim *sim);
+void eds__control_free(eds_sim *sim);
 
 /* sim.c helpers used by the other files: the 3 sampled values of neuron `local` at time t */
 /* State of neuron `local` at t <= now; arrivals of a fused drive exactly at t count if inclusive. */

@@ -2,7 +2,8 @@
  *
  * Sampling never changes a neuron's state: the sampled value is computed from the state at the
  * neuron's last event, exactly as if the sample had not been taken, so recording does not change
- * the spikes.
+ * the spikes. Shedding (control.c) may pause a sampler or shed a recorded id: the sample times or
+ * spikes are then counted, not stored.
  */
 #include <math.h>
 
@@ -10,6 +11,10 @@
 
 int eds__record_spike(eds_sim *sim, double t, uint32_t id)
 {
+    if (sim->recorded[id] == EDS__REC_SHED) {
+        sim->ctl.n_spikes_shed++;
+        return EDS_OK;
+    }
     uint64_t cap_t = sim->cap_rec, cap_i = sim->cap_rec;
     EDS_CHECK(eds__grow((void **)&sim->rec_t, &cap_t, sim->n_rec + 1, sizeof(double)));
     EDS_CHECK(eds__grow((void **)&sim->rec_id, &cap_i, sim->n_rec + 1, sizeof(uint32_t)));
@@ -47,6 +52,12 @@ int eds_sim_drain_spikes(eds_sim *sim, double *t, uint32_t *id, uint64_t cap, ui
 int eds__sample(eds_sim *sim, uint32_t which, double t)
 {
     eds__sampler *s = &sim->samplers[which];
+    if (s->paused) {
+        s->n_skipped++;
+        s->next_k++;
+        return eds__queue_push(&sim->queue, s->start + (double)s->next_k * s->interval,
+                               EDS_EV_SAMPLE, which, 0, 0.0);
+    }
     uint64_t cap_t = s->cap_rows, cap_v = s->cap_rows;
     if ((uint64_t)s->n * 3 > UINT64_MAX / (s->rows + 1))
         return EDS_OVERFLOW;

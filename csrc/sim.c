@@ -69,6 +69,7 @@ void eds_sim_free(eds_sim *sim)
 {
     if (!sim)
         return;
+    eds__control_free(sim);
     for (uint32_t i = 0; i < sim->n_pops; i++)
         pop_free(&sim->pops[i]);
     free(sim->pops);
@@ -678,6 +679,8 @@ static int on_emit(eds_sim *sim, const eds__event *e)
             return EDS_OK;
         }
         p->cursor[j]++;
+        if (p->emitted_at)
+            p->emitted_at[j] = sim->stats.n_events; /* orders staged inputs (control.c) */
     }
     sim->stats.n_source_spikes++;
     EDS_CHECK(send_spike(sim, e->id, e->t));
@@ -902,7 +905,12 @@ int eds_sim_run(eds_sim *sim, double until)
         return EDS_INVALID;
     if (until < sim->now)
         return EDS_CAUSALITY;
-    int rc = eds_sim_prepare(sim);
+    int rc = eds__control_before_run(sim); /* staged inputs (control.c) */
+    if (rc != EDS_OK) {
+        sim->failed = 1;
+        return rc;
+    }
+    rc = eds_sim_prepare(sim);
     if (rc != EDS_OK)
         return rc;
     /* merge the two heaps: pop whichever holds the earlier event in (t, rank, seq) */

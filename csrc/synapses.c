@@ -149,6 +149,12 @@ int eds__synapses_freeze(eds_sim *sim)
     sim->syn_weight = malloc((n ? n : 1) * sizeof(float));
     syn_sort *scratch = NULL;
     uint64_t cap_scratch = 0, cap_groups = 0, cap_gs = 0;
+    /* CSR position of each staged synapse, when some are tracked (control.c) */
+    uint64_t *pos = NULL;
+    if (eds__control_wants_positions(sim) && !(pos = malloc((n ? n : 1) * sizeof(uint64_t)))) {
+        rc = EDS_NOMEM;
+        goto done;
+    }
     if (!start || !idx || !sim->grp_of || !sim->syn_target || !sim->syn_weight) {
         rc = EDS_NOMEM;
         goto done;
@@ -188,6 +194,8 @@ int eds__synapses_freeze(eds_sim *sim)
         for (uint64_t j = 0; j < m; j++) {
             sim->syn_target[lo + j] = scratch[j].target;
             sim->syn_weight[lo + j] = scratch[j].weight;
+            if (pos)
+                pos[scratch[j].order] = lo + j;
             if (j == 0 || scratch[j].delay != scratch[j - 1].delay) {
                 uint64_t g = sim->n_groups;
                 rc = eds__grow((void **)&sim->grp_delay, &cap_groups, g + 1, sizeof(double));
@@ -216,8 +224,11 @@ int eds__synapses_freeze(eds_sim *sim)
                                 sim->n_groups * (sizeof(double) + sizeof(uint64_t)) +
                                 (n_ids + 1) * sizeof(uint64_t) +
                                 (sim->grp_fifo ? sim->n_groups * sizeof(uint32_t) : 0);
+    if (pos && (rc = eds__control_frozen(sim, pos)) != EDS_OK)
+        goto done;
     free_staged(sim);
 done:
+    free(pos);
     free(start);
     free(idx);
     free(scratch);

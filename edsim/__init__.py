@@ -45,6 +45,7 @@ from edsim.network import (  # noqa: E402
     SpikeTimes,
 )
 from edsim.recording import Recorder, Recording, SpikeTrains, load  # noqa: E402
+from edsim.realtime import LoopSummary, RealTimeRunner, SlotSpikes  # noqa: E402
 from edsim.tables import TableSpec  # noqa: E402
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "StateError", "TableError", "IF_cond_exp", "IF_curr_exp", "IF_curr_delta", "Network", "Poisson", "Population",
     "PopulationView", "Projection", "SpikeSourceArray", "SpikeSourcePoisson", "SpikeTimes",
     "Recorder", "Recording", "SpikeTrains", "load", "TableSpec",
+    "RealTimeRunner", "LoopSummary", "SlotSpikes",
     "EquationModel", "IF_cond_exp_nmda",
     "HH_cond_exp", "Izhikevich", "EIF_cond_exp_isfa_ista", "FitzHughNagumo", "HindmarshRose",
 ]

@@ -201,6 +201,21 @@ class GenLUT:
         return bool(lib.eds_gen_lut_in_table(self._handle, v, s1, s2))
 
 
+class _Buffer:
+    """Two reusable numpy arrays and their C pointers, made once (drain targets)."""
+
+    def __init__(self, shape_a, shape_b, dtype_b=np.uint32):
+        self.a = np.empty(shape_a, np.float64)
+        self.b = np.empty(shape_b, dtype_b)
+        self.pa = ffi.cast("double *", ffi.from_buffer(self.a))
+        self.pb = ffi.cast("double *" if dtype_b == np.float64 else "uint32_t *",
+                           ffi.from_buffer(self.b))
+
+
+_NO_SPIKES = (np.zeros(0, np.float64), np.zeros(0, np.uint32))
+for _a in _NO_SPIKES:
+    _a.flags.writeable = False
+
 STATS_FIELDS = (
     "n_events", "n_stale", "n_spikes", "n_source_spikes", "n_synaptic_events", "n_predictions",
     "n_rejects", "n_fallback", "heap_max", "heap_size", "n_synapses", "n_delay_groups",
@@ -219,6 +234,9 @@ class Sim:
         check(lib.eds_sim_new(int(seed), out), "creating simulation")
         self._h = out[0]
         self._luts: list[CondLUT | GenLUT] = []  # borrowed by populations: keep alive
+        self._u64 = ffi.new("uint64_t *")          # scratch out-parameter of the per-step calls
+        self._spk_buf: _Buffer | None = None        # drain buffers, reused step after step
+        self._smp_bufs: dict[int, _Buffer] = {}
 
     def close(self) -> None:
         if self._h is not None:
@@ -334,15 +352,31 @@ class Sim:
         check(lib.eds_sim_record_spikes(self.h, first, n, int(on)), "recording spikes")
 
     def drain_spikes(self) -> tuple[np.ndarray, np.ndarray]:
-        pending = ffi.new("uint64_t *")
-        check(lib.eds_sim_spikes_pending(self.h, pending), "reading spikes")
-        n = int(pending[0])
-        t = np.empty(n, np.float64)
-        ids = np.empty(n, np.uint32)
-        got = ffi.new("uint64_t *")
-        check(lib.eds_sim_drain_spikes(self.h, _ptr("double *", t), _ptr("uint32_t *", ids), n, got),
-              "draining spikes")
-        return t[: got[0]], ids[: got[0]]
+        """Every spike recorded since the last drain: (t, ids), fresh arrays.
+
+        Drains through reusable buffers (their C pointers made once), so a closed-loop step with
+        few or no spikes costs one call into the core.
+        """
+        out_t, out_i = [], []
+        while True:
+            if self._spk_buf is None:
+                self._spk_buf = _Buffer((1024,), (1024,))
+            buf = self._spk_buf
+            cap = buf.a.shape[0]
+            check(lib.eds_sim_drain_spikes(self.h, buf.pa, buf.pb, cap, self._u64),
+                  "draining spikes")
+            n = int(self._u64[0])
+            if n:
+                out_t.append(buf.a[:n].copy())
+                out_i.append(buf.b[:n].copy())
+            if n < cap:
+                break
+            self._spk_buf = _Buffer((2 * cap,), (2 * cap,))
+        if not out_t:
+            return _NO_SPIKES
+        if len(out_t) == 1:
+            return out_t[0], out_i[0]
+        return np.concatenate(out_t), np.concatenate(out_i)
 
     def add_sampler(self, ids, start: float, interval: float) -> int:
         ids = as_array(ids, np.uint32, "recorded ids")
@@ -351,16 +385,21 @@ class Sim:
                                       out), "adding state sampler")
         return int(out[0])
 
-    def drain_samples(self, sampler: int, n_ids: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = ffi.new("uint64_t *")
+    def drain_samples(self, sampler: int, n_ids: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Samples pending in ``sampler``: (t, values[rows, n_ids, 3]), or None if none."""
+        rows = self._u64
         check(lib.eds_sim_samples_pending(self.h, sampler, rows), "reading samples")
         n = int(rows[0])
-        t = np.empty(n)
-        values = np.empty((n, n_ids, 3))
-        got = ffi.new("uint64_t *")
-        check(lib.eds_sim_drain_samples(self.h, sampler, _ptr("double *", t),
-                                        _ptr("double *", values), n, got), "draining samples")
-        return t[: got[0]], values[: got[0]]
+        if n == 0:
+            return None
+        buf = self._smp_bufs.get(sampler)
+        if buf is None or buf.a.shape[0] < n:
+            cap = max(n, 64, 2 * buf.a.shape[0] if buf is not None else 0)
+            buf = self._smp_bufs[sampler] = _Buffer((cap,), (cap, n_ids, 3), np.float64)
+        check(lib.eds_sim_drain_samples(self.h, sampler, buf.pa, buf.pb, n,
+                                        self._u64), "draining samples")
+        got = int(self._u64[0])
+        return buf.a[:got].copy(), buf.b[:got].copy()
 
     def prepare(self) -> None:
         check(lib.eds_sim_prepare(self.h), "freezing the connectivity")
@@ -368,7 +407,81 @@ class Sim:
     def run(self, until: float) -> None:
         if not math.isfinite(until):
             raise ParameterError(f"run end time must be finite (got {until})")
-        check(lib.eds_sim_run(self.h, float(until)), f"running to t = {until} ms")
+        rc = lib.eds_sim_run(self.h, float(until))
+        if rc:
+            check(rc, f"running to t = {until} ms")
+
+    # -- closed loop (csrc/control.c) -------------------------------------------------------
+    def inject(self, ids: np.ndarray, times: np.ndarray) -> None:
+        """Stage spikes ``times[k]`` for source ids ``ids[k]`` (validated, equal lengths)."""
+        ids = np.ascontiguousarray(ids, dtype=np.uint32)
+        times = np.ascontiguousarray(times, dtype=np.float64)
+        if ids.size != times.size:
+            raise ParameterError(f"inject: {ids.size} ids for {times.size} spike times")
+        rc = lib.eds_sim_inject(self.h, ids.size, ffi.from_buffer("uint32_t[]", ids),
+                                ffi.from_buffer("double[]", times))
+        if rc:
+            check(rc, "injecting spikes")
+
+    def set_curr_params(self, first: int, params: dict[str, float]) -> None:
+        p = ffi.new("eds_curr_params *")
+        for c_name, py_name in (("cm", "cm"), ("tau_m", "tau_m"), ("v_rest", "v_rest"),
+                                ("v_thresh", "v_thresh"), ("v_reset", "v_reset"),
+                                ("tau_refrac", "tau_refrac"), ("tau_syn_e", "tau_syn_E"),
+                                ("tau_syn_i", "tau_syn_I"), ("i_offset", "i_offset")):
+            setattr(p, c_name, float(params.get(py_name, 1.0)))
+        check(lib.eds_sim_set_curr_params(self.h, first, p), "changing neuron parameters")
+
+    def set_cond_lut(self, first: int, lut: CondLUT) -> None:
+        check(lib.eds_sim_set_cond_lut(self.h, first, lut.handle), "changing the table")
+        self._luts.append(lut)
+
+    def set_reset(self, first: int, v_reset: float, tau_refrac: float) -> None:
+        check(lib.eds_sim_set_reset(self.h, first, float(v_reset), float(tau_refrac)),
+              "changing v_reset / tau_refrac")
+
+    def set_clock_params(self, first: int, params) -> None:
+        params = as_array(params, np.float64, "model parameters")
+        check(lib.eds_sim_set_clock_params(self.h, first, _ptr("double *", params), params.size),
+              "changing time-driven parameters")
+
+    def track_synapses(self, first: int, n: int) -> int:
+        out = ffi.new("uint32_t *")
+        check(lib.eds_sim_track_synapses(self.h, first, n, out), "tracking synapses")
+        return int(out[0])
+
+    def get_weights(self, track: int, n: int, edges: np.ndarray | None = None) -> np.ndarray:
+        out = np.empty(n, np.float32)
+        e = None if edges is None else np.ascontiguousarray(edges, dtype=np.uint64)
+        check(lib.eds_sim_get_weights(self.h, track, n,
+                                      ffi.NULL if e is None else _ptr("uint64_t *", e),
+                                      _ptr("float *", out)), "reading weights")
+        return out
+
+    def set_weights(self, track: int, weights: np.ndarray, edges: np.ndarray | None = None) -> None:
+        w = np.ascontiguousarray(weights, dtype=np.float32)
+        e = None if edges is None else np.ascontiguousarray(edges, dtype=np.uint64)
+        check(lib.eds_sim_set_weights(self.h, track, w.size,
+                                      ffi.NULL if e is None else _ptr("uint64_t *", e),
+                                      _ptr("float *", w)), "changing weights")
+
+    def shed_recording(self, first: int, n: int, shed: bool) -> None:
+        check(lib.eds_sim_shed_recording(self.h, first, n, int(shed)), "shedding spike recording")
+
+    def pause_sampler(self, sampler: int, paused: bool) -> None:
+        check(lib.eds_sim_pause_sampler(self.h, sampler, int(paused)), "pausing a sampler")
+
+    def shed_counts(self) -> tuple[int, int]:
+        """(spikes not recorded because shed, sample rows skipped over all samplers)."""
+        a = ffi.new("uint64_t *")
+        b = ffi.new("uint64_t *")
+        check(lib.eds_sim_shed_counts(self.h, a, b), "reading shedding counters")
+        return int(a[0]), int(b[0])
+
+    def sampler_skipped(self, sampler: int) -> int:
+        out = ffi.new("uint64_t *")
+        check(lib.eds_sim_sampler_skipped(self.h, sampler, out), "reading a sampler")
+        return int(out[0])
 
     def check_queue(self) -> None:
         check(lib.eds_sim_check_queue(self.h), "checking the event queue")

@@ -198,6 +198,35 @@ class _Cells:
             out[0, sl], out[1, sl], out[2, sl] = self.network._sim.get_state(first, n)
         return {name: out[k] for k, name in enumerate(names)}
 
+    def set(self, **parameters) -> None:
+        """Change neuron parameters now, between steps (PyNN's ``set``).
+
+        Names and units are the model's (e.g. ``v_thresh`` mV, ``tau_refrac`` ms, ``i_offset``
+        nA); values are validated as the model's constructor validates them. Parameters are one
+        value per population in edsim: pass a scalar, or an array of length ``size`` whose
+        values are all equal, on a population or a view covering all of it. The change acts
+        from now on: neurons are first brought to now under the old values (their state is exact,
+        nothing is lost), then fire as the new values say; a neuron refractory now keeps the end
+        of its refractory period. Supported: every parameter of ``IF_curr_exp``,
+        ``IF_curr_delta`` and of time-driven populations (from the step under way); for
+        ``IF_cond_exp``, ``v_reset`` and ``tau_refrac`` at once, any other parameter by
+        switching the population to the table of the new values (found in the table cache, or
+        generated there first, which takes seconds); for models declared with
+        ``edsim.EquationModel``, ``v_reset`` and ``tau_refrac``.
+
+        Examples
+        --------
+        >>> import edsim
+        >>> net = edsim.Network()
+        >>> pop = net.population(10, edsim.IF_curr_exp(), name="pop")
+        >>> pop.set(v_thresh=-52.0, i_offset=0.5)
+        >>> pop.model.v_thresh
+        -52.0
+        """
+        from edsim import control
+
+        control.set_parameters(self, parameters)
+
 
 class Population(_Cells):
     """``size`` neurons (or sources) of one model, with contiguous global ids."""
@@ -227,7 +256,6 @@ class PopulationView(_Cells):
     def __init__(self, parent: _Cells, local: np.ndarray):
         self.parent = parent
         self.network = parent.network
-        self.model = parent.model
         self._dt = parent.dt
         self._ids = parent.ids[local]
         self.name = f"{parent.name}[view of {local.size}]"
@@ -236,14 +264,21 @@ class PopulationView(_Cells):
     def ids(self) -> np.ndarray:
         return self._ids
 
+    @property
+    def model(self):
+        """The model of the population viewed (its parameters as last set)."""
+        return self.parent.model
+
 
 @dataclass
 class Projection:
     """Synapses made by :meth:`Network.connect`.
 
-    The synapses live in the C core. With ``Network(keep_connectivity=True)`` the projection also
-    keeps its edges, so the identical network can be exported (e.g. to NEST or Brian2):
-    ``pre_index``/``post_index`` (population-local), ``weight`` (model unit) and ``delay`` (ms).
+    The synapses live in the C core. With ``Network(keep_connectivity=True)`` (or
+    ``connect(..., keep_connectivity=True)``) the projection also keeps its edges, so the identical
+    network can be exported (e.g. to NEST or Brian2): ``pre_index``/``post_index``
+    (population-local), ``weight`` (model unit) and ``delay`` (ms); and its weights can be read
+    and changed between steps (:meth:`get_weights`, :meth:`set_weights`).
     """
 
     name: str
@@ -256,6 +291,44 @@ class Projection:
     post_index: np.ndarray | None = field(default=None, repr=False)
     weight: np.ndarray | None = field(default=None, repr=False)
     delay: np.ndarray | None = field(default=None, repr=False)
+    network: Any = field(default=None, repr=False, compare=False)
+    _track: int | None = field(default=None, repr=False, compare=False)  # core weights handle
+    _pairs: Any = field(default=None, repr=False, compare=False)  # (pre, post) lookup, built lazily
+
+    def get_weights(self, edges=None, pre=None, post=None) -> np.ndarray:
+        """Current weights (model unit: µS, nA or mV), float64 of the float32 the core stores.
+
+        All of them in edge order (that of ``pre_index``/``post_index``), or those of ``edges``
+        (edge indices), or of the connections ``pre[k] -> post[k]`` (population-local indices;
+        each pair must have exactly one synapse). Needs a projection that keeps its connectivity.
+        """
+        from edsim import control
+
+        return control.get_weights(self, edges, pre, post)
+
+    def set_weights(self, values, edges=None, pre=None, post=None) -> None:
+        """Change weights now: all in edge order, or those of ``edges``, or of ``pre -> post``.
+
+        ``values`` (model unit) is a scalar or one value per selected synapse; the sign rules of
+        :meth:`Network.connect` apply. The change acts on every delivery processed after the
+        call, including spikes already emitted and still in flight; deliveries before it keep
+        the old weights. Needs ``net.connect(..., keep_connectivity=True)`` or
+        ``Network(keep_connectivity=True)``.
+
+        Examples
+        --------
+        >>> import edsim
+        >>> net = edsim.Network()
+        >>> a = net.source(edsim.SpikeTimes([1.0]), n=2, name="a")
+        >>> b = net.population(3, edsim.IF_curr_exp(), name="b")
+        >>> proj = net.connect(a, b, edsim.AllToAll(), weight=0.5, keep_connectivity=True)
+        >>> proj.set_weights(0.8, pre=[1], post=[2])
+        >>> proj.get_weights(pre=[0, 1], post=[2, 2]).tolist()
+        [0.5, 0.800000011920929]
+        """
+        from edsim import control
+
+        control.set_weights(self, values, edges, pre, post)
 
 
 _RECEPTORS = {"excitatory": 0, "inhibitory": 1}
@@ -278,7 +351,8 @@ class Network:
         Where lookup tables are cached (default: ``$EDSIM_TABLE_DIR`` or ``~/.cache/edsim``).
     keep_connectivity : bool
         Keep every projection's edge arrays in Python (about 24 bytes per synapse more) so the
-        network can be exported to other simulators.
+        network can be exported to other simulators, and its weights readable and changeable
+        between steps (8 bytes per synapse more in the core); ``connect`` can decide per projection.
     """
 
     def __init__(self, seed: int = 0, table_dir=None, keep_connectivity: bool = False):
@@ -295,6 +369,7 @@ class Network:
         self._samplers: list[tuple[int, Recorder]] = []
         self._owner: dict[str, Population] = {}
         self._ran = False
+        self._n_staged = 0  # synapses handed to the core, in order (their staging indices)
         self.build_seconds = 0.0
         self.run_seconds = 0.0
 
@@ -388,6 +463,7 @@ class Network:
             )
         pop = Population(self, first, n, model, name)
         pop._dt = None if dt is None else float(dt)
+        pop._table = table  # how its lookup table was built (pop.set may need another)
         self.populations.append(pop)
         self._owner[name] = pop
         return pop
@@ -415,19 +491,70 @@ class Network:
         self._owner[name] = pop
         return pop
 
-    def inject(self, source: _Cells, times: Sequence, index: int = 0) -> None:
-        """Add spikes at ``times`` (ms, each >= now) to spike source ``index`` of ``source``."""
-        self._own(source, "source")
+    def inject(self, source: _Cells, times: Sequence, index=0) -> None:
+        """Add spikes to ``SpikeTimes`` sources, at ``times`` (ms, each >= now).
+
+        ``index`` is the (population-local) source receiving all of ``times``, or an integer
+        array as long as ``times`` giving each spike's source: one call for many sources. Spikes
+        are staged and handed to the core at the next ``run``/``run_until``, in an order that
+        does not depend on how they were split into calls: injecting before each step the spikes
+        falling inside it gives, bit for bit, the spikes of one run with all of them given up
+        front (also when injecting further ahead, unless two sources spike at exactly the same
+        time). Every index and time is checked before any is staged.
+
+        Examples
+        --------
+        >>> import edsim, numpy as np
+        >>> net = edsim.Network()
+        >>> sensors = net.source(edsim.SpikeTimes(), n=4, name="sensors")
+        >>> net.inject(sensors, [1.0, 2.5], index=3)
+        >>> net.inject(sensors, np.array([0.5, 0.5, 0.7]), index=np.array([0, 2, 0]))
+        """
+        if not isinstance(source, _Cells) or source.network is not self:
+            self._own(source, "source")
         if not isinstance(source.model, SpikeTimes):
-            raise ParameterError(f"'{source.name}' is not a SpikeTimes source")
-        t = np.asarray(times, dtype=float).ravel()
-        if not np.all(np.isfinite(t)):
-            raise ParameterError(f"spike times for '{source.name}' must be finite")
-        if t.size and t.min() < self.t:
+            raise ParameterError(f"'{source.name}' is not a SpikeTimes source; only those take "
+                                 "injected spikes")
+        try:
+            t = np.asarray(times, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise ParameterError(f"spike times for '{source.name}' must be numbers in ms "
+                                 f"(got {times!r})") from None
+        size = source.size
+        if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+            k = int(index)
+            if not 0 <= k < size:
+                raise ParameterError(f"index {k} is out of range for '{source.name}' "
+                                     f"({size} sources: 0..{size - 1})")
+            gid = source.first + k if isinstance(source, Population) else int(source.ids[k])
+            ids = np.full(t.size, gid, np.uint32)
+        else:
+            idx = np.asarray(index)
+            if idx.ndim != 1 or idx.dtype.kind not in "iu" or idx.dtype == bool:
+                raise ParameterError(
+                    f"index for '{source.name}' must be an int or a 1-D integer array "
+                    f"(got {index!r})")
+            if idx.size != t.size:
+                raise ParameterError(
+                    f"index for '{source.name}' must have one entry per spike time ({t.size}) "
+                    f"(got {idx.size})")
+            if idx.size and (idx.min() < 0 or idx.max() >= size):
+                bad = idx[(idx < 0) | (idx >= size)][0]
+                raise ParameterError(f"index {bad} is out of range for '{source.name}' "
+                                     f"({size} sources: 0..{size - 1})")
+            ids = (source.first + idx if isinstance(source, Population)
+                   else source.ids[idx]).astype(np.uint32)
+        if not t.size:
+            return
+        now = self._sim.now
+        if not (t.min() >= now and t.max() < math.inf):  # also catches NaN
+            if not np.all(np.isfinite(t)):
+                raise ParameterError(f"spike times for '{source.name}' must be finite "
+                                     f"(got {t[~np.isfinite(t)][0]})")
             raise ParameterError(
-                f"spike times for '{source.name}' must be >= now = {self.t} ms (got {t.min()})"
-            )
-        self._sim.add_spike_times(int(source.ids[index]), t)
+                f"spike times for '{source.name}' must be >= now = {now} ms (got {t.min()}); "
+                "the past cannot be changed")
+        self._sim.inject(ids, t)
 
     def _own(self, cells: _Cells, role: str) -> None:
         if not isinstance(cells, _Cells):
@@ -439,7 +566,8 @@ class Network:
             )
 
     def connect(self, pre: _Cells, post: _Cells, connector, weight=0.0, delay=0.1,
-                receptor_type: str = "excitatory", name: str | None = None) -> Projection:
+                receptor_type: str = "excitatory", name: str | None = None,
+                keep_connectivity: bool | None = None) -> Projection:
         """Connect ``pre`` to ``post`` with a connection rule.
 
         Parameters
@@ -454,6 +582,11 @@ class Network:
             Transmission delay (ms), > 0; scalar or one per connection.
         receptor_type : {"excitatory", "inhibitory"}
             Which conductance the synapses increase.
+        name : str, optional
+            Used in error messages.
+        keep_connectivity : bool, optional
+            Keep this projection's edges and make its weights readable and changeable between
+            steps (:meth:`Projection.set_weights`); default: the network's setting.
         """
         self._check_building("a projection")
         self._own(pre, "pre")
@@ -499,12 +632,14 @@ class Network:
         if n:
             self._sim.add_synapses(pre.ids[edges.pre], post.ids[edges.post], w, d,
                                    np.full(n, _RECEPTORS[receptor_type], np.uint8))
-        proj = Projection(name, pre, post, receptor_type, n, connector)
-        if self.keep_connectivity:
+        proj = Projection(name, pre, post, receptor_type, n, connector, network=self)
+        if self.keep_connectivity if keep_connectivity is None else keep_connectivity:
             proj.pre_index = edges.pre.astype(np.int64)
             proj.post_index = edges.post.astype(np.int64)
             proj.weight = w.astype(np.float32)  # as the core stores it
             proj.delay = d
+            proj._track = self._sim.track_synapses(self._n_staged, n)
+        self._n_staged += n
         self.projections.append(proj)
         self.build_seconds += time.perf_counter() - t0
         return proj
@@ -520,6 +655,7 @@ class Network:
         rec = Recorder(cells.name, cells.size, type(cells.model).__name__, cells.ids.copy(),
                        parameters=_params_of(cells.model),
                        variables=_sampled_variables(cells.model))
+        rec._spikes_on = bool(spikes)
         if spikes:
             for first, n, _ in cells._runs():
                 self._sim.record_spikes(first, n)
@@ -596,11 +732,64 @@ class Network:
                 "declared model, TableSpec ge_max/gi_max of IF_cond_exp) if this is frequent",
                 fallback)
 
+    def run_until(self, t: float) -> None:
+        """Advance the simulation to the absolute time ``t`` (ms): the closed-loop step.
+
+        Events before ``t`` are processed; those at ``t`` wait for the next step, so any
+        sequence of ``run_until`` calls gives the spikes of one run to the last ``t``. Spikes
+        staged by :meth:`inject` are handed to the core first. One call into the core for steps up
+        to ``RUN_SLICE_MS``, then recordings are drained (only those with something pending); no
+        progress line and no table-range warning (``stats()["n_fallback"]`` counts those).
+
+        Parameters
+        ----------
+        t : float
+            Absolute end time (ms), finite and >= ``net.t``.
+
+        Examples
+        --------
+        >>> import edsim
+        >>> net = edsim.Network()
+        >>> pop = net.population(2, edsim.IF_curr_exp(i_offset=1.0), name="pop")
+        >>> rec = net.record(pop)
+        >>> for k in range(1, 21):
+        ...     net.run_until(k * 1.0)
+        ...     new = rec.new_spikes()
+        >>> net.t
+        20.0
+        """
+        if isinstance(t, bool) or not isinstance(t, (int, float, np.floating, np.integer)):
+            raise ParameterError(f"run_until: t must be a number of ms (got {t!r})")
+        now = self._sim.now
+        if not (t >= now and math.isfinite(t)):
+            raise ParameterError(f"run_until: t must be finite and >= now = {now} ms (got {t}); "
+                                 "the simulation cannot go back in time")
+        if not self._ran:
+            self.prepare()
+        t0 = time.perf_counter()
+        t = float(t)
+        if t - now > RUN_SLICE_MS:  # long steps: interruptible, recordings drained as they go
+            n = math.ceil((t - now) / RUN_SLICE_MS)
+            for k in range(1, n):
+                self._sim.run(now + (t - now) * k / n)
+                self._drain()
+        self._sim.run(t)
+        self._drain()
+        self.run_seconds += time.perf_counter() - t0
+
     def _drain(self) -> None:
         t, ids = self._sim.drain_spikes()
         if t.size:
             for rec in self._recorders:
-                lo, hi = rec.ids.min(), rec.ids.max()
+                if not rec._spikes_on:
+                    continue
+                lo, hi, contiguous = rec._id_range()
+                if contiguous:  # one subtraction (wrapping below lo) and one comparison
+                    local = ids - np.uint32(lo)
+                    sel = local < rec.size
+                    if sel.any():
+                        rec._add_spikes(t[sel], local[sel].astype(np.int64))
+                    continue
                 sel = (ids >= lo) & (ids <= hi)
                 if not sel.any():
                     continue
@@ -613,8 +802,9 @@ class Network:
                 hit = rec.ids[pos] == gids
                 rec._add_spikes(t[sel][hit], pos[hit])
         for sampler, rec in self._samplers:
-            st, values = self._sim.drain_samples(sampler, rec.size)
-            rec._add_samples(st, values)
+            got = self._sim.drain_samples(sampler, rec.size)
+            if got is not None:
+                rec._add_samples(*got)
 
     def stats(self) -> dict[str, Any]:
         """Counters of the C core (events, stale events, synaptic events, memory, ...)."""

@@ -3100,6 +3100,446 @@ static void test_hh_extreme_states_take_bounded_work(void)
  * main
  * ------------------------------------------------------------------------------------------- */
 
+/* ---------------------------------------------------------------------------------------------
+ * closed loop (control.c): staged inputs, parameter and weight changes, shedding
+ * ------------------------------------------------------------------------------------------- */
+
+/* IF_curr_delta, v_inf -45 mV above threshold -50 (tonic), reset -60, tau_m 20, refractory 2. */
+static eds_curr_params tonic_delta(void)
+{
+    eds_curr_params p = {.cm = 1.0, .tau_m = 20.0, .v_rest = -45.0, .v_thresh = -50.0,
+                         .v_reset = -60.0, .tau_refrac = 2.0, .tau_syn_e = 5.0, .tau_syn_i = 5.0,
+                         .i_offset = 0.0};
+    return p;
+}
+
+#define LOOP_SRC 6
+#define LOOP_NEUR 5
+#define LOOP_T 100.0
+
+/* LOOP_SRC spike sources onto LOOP_NEUR IF_curr_delta neurons, all to all, weights of both
+ * signs and unequal (so that the order of equal-time inputs decides who fires), delay 0.5 ms.
+ * If trains is given, source j gets trains[j] up front. Records everything. */
+static eds_sim *loop_net(double trains[LOOP_SRC][256], const uint64_t *n_trains, uint32_t *src)
+{
+    eds_sim *sim = NULL;
+    uint32_t n0 = 0;
+    eds_curr_params p = tonic_delta();
+    p.v_rest = -51.0; /* below threshold: inputs decide */
+    CHECK_OK(eds_sim_new(4, &sim));
+    CHECK_OK(eds_sim_add_spike_source(sim, LOOP_SRC, src));
+    CHECK_OK(eds_sim_add_curr_delta(sim, &p, LOOP_NEUR, &n0));
+    CHECK_OK(eds_sim_record_spikes(sim, 0, LOOP_SRC + LOOP_NEUR, 1));
+    uint32_t pre[LOOP_SRC * LOOP_NEUR], post[LOOP_SRC * LOOP_NEUR];
+    float w[LOOP_SRC * LOOP_NEUR];
+    double d[LOOP_SRC * LOOP_NEUR];
+    uint8_t r[LOOP_SRC * LOOP_NEUR];
+    int k = 0;
+    for (uint32_t i = 0; i < LOOP_SRC; i++)
+        for (uint32_t j = 0; j < LOOP_NEUR; j++, k++) {
+            pre[k] = *src + i;
+            post[k] = n0 + j;
+            r[k] = i % 2;
+            w[k] = (r[k] ? -1.0f : 1.0f) * (2.0f + 0.37f * (float)((i * 3 + j * 5) % 7));
+            d[k] = 0.5;
+        }
+    CHECK_OK(eds_sim_add_synapses(sim, (size_t)k, pre, post, w, d, r));
+    if (trains)
+        for (uint32_t i = 0; i < LOOP_SRC; i++)
+            CHECK_OK(eds_sim_add_spike_times(sim, *src + i, trains[i], n_trains[i]));
+    return sim;
+}
+
+static void test_injecting_each_step_equals_spikes_given_up_front(void)
+{
+    static double trains[LOOP_SRC][256];
+    uint64_t n_trains[LOOP_SRC] = {0};
+    /* spikes on a 0.5 ms grid: many sources spike at the same instant */
+    for (int k = 0; k < (int)(LOOP_T / 0.5); k++)
+        for (int i = 0; i < LOOP_SRC; i++)
+            if (rng_below(100) < 30 && n_trains[i] < 256)
+                trains[i][n_trains[i]++] = 0.5 * k;
+    uint32_t src = 0;
+    eds_sim *whole = loop_net(trains, n_trains, &src);
+    CHECK_OK(eds_sim_run(whole, LOOP_T));
+    spikes want = drain_all(whole);
+    CHECK(want.n > 50);
+    for (int variant = 0; variant < 2; variant++) {
+        eds_sim *stepped = loop_net(NULL, NULL, &src);
+        uint64_t cur[LOOP_SRC] = {0};
+        for (int step = 0; step < (int)LOOP_T; step++) {
+            double t1 = step + 1.0;
+            uint32_t ids[LOOP_SRC * 4];
+            double ts[LOOP_SRC * 4];
+            size_t n = 0;
+            /* variant 0: one call per source, in an order that changes every step; variant 1:
+             * one call for every source, sources listed from last to first */
+            uint32_t first = variant == 0 ? rng_below(LOOP_SRC) : 0;
+            for (uint32_t q = 0; q < LOOP_SRC; q++) {
+                uint32_t i = variant == 0 ? (first + q * 5) % LOOP_SRC : LOOP_SRC - 1 - q;
+                size_t n_i = 0;
+                while (cur[i] < n_trains[i] && trains[i][cur[i]] < t1) {
+                    ids[n + n_i] = src + i;
+                    ts[n + n_i] = trains[i][cur[i]++];
+                    n_i++;
+                }
+                if (variant == 0) {
+                    CHECK_OK(eds_sim_inject(stepped, n_i, ids, ts));
+                } else {
+                    n += n_i;
+                }
+            }
+            if (variant == 1)
+                CHECK_OK(eds_sim_inject(stepped, n, ids, ts));
+            CHECK_OK(eds_sim_run(stepped, t1));
+            CHECK_QUEUE(stepped);
+        }
+        spikes got = drain_all(stepped);
+        CHECK(spikes_equal(&want, &got));
+        spikes_free(&got);
+        eds_sim_free(stepped);
+    }
+    spikes_free(&want);
+    eds_sim_free(whole);
+}
+
+static void test_inject_validates_everything_before_staging(void)
+{
+    uint32_t src = 0;
+    eds_sim *sim = loop_net(NULL, NULL, &src);
+    CHECK_OK(eds_sim_run(sim, 5.0));
+    const uint32_t ok_id = src, neuron = src + LOOP_SRC, beyond = src + LOOP_SRC + LOOP_NEUR;
+    const double t_ok = 6.0, t_past = 4.0, t_nan = NAN, t_inf = INFINITY;
+    uint32_t ids[2] = {ok_id, beyond};
+    double ts[2] = {t_ok, t_ok};
+    CHECK_RC(eds_sim_inject(sim, 2, ids, ts), EDS_RANGE);
+    ids[1] = neuron;
+    CHECK_RC(eds_sim_inject(sim, 2, ids, ts), EDS_INVALID);
+    ids[1] = ok_id;
+    ts[1] = t_nan;
+    CHECK_RC(eds_sim_inject(sim, 2, ids, ts), EDS_INVALID);
+    ts[1] = t_inf;
+    CHECK_RC(eds_sim_inject(sim, 2, ids, ts), EDS_INVALID);
+    ts[1] = t_past;
+    CHECK_RC(eds_sim_inject(sim, 2, ids, ts), EDS_CAUSALITY);
+    CHECK_RC(eds_sim_inject(NULL, 1, ids, ts), EDS_NULLPTR);
+    CHECK_RC(eds_sim_inject(sim, 1, NULL, ts), EDS_NULLPTR);
+    CHECK_RC(eds_sim_inject(sim, 1, ids, NULL), EDS_NULLPTR);
+    CHECK_OK(eds_sim_inject(sim, 0, NULL, NULL));
+    CHECK_OK(eds_sim_run(sim, 20.0));
+    eds_stats st;
+    CHECK_OK(eds_sim_stats(sim, &st));
+    CHECK(st.n_source_spikes == 0); /* nothing was staged by the refused calls */
+    /* a time equal to now is accepted and emitted by the next run */
+    double now = 20.0;
+    CHECK_OK(eds_sim_inject(sim, 1, &ok_id, &now));
+    CHECK_OK(eds_sim_run(sim, 20.0));
+    CHECK_OK(eds_sim_stats(sim, &st));
+    CHECK(st.n_source_spikes == 0);
+    CHECK_OK(eds_sim_run(sim, 20.5));
+    CHECK_OK(eds_sim_stats(sim, &st));
+    CHECK(st.n_source_spikes == 1);
+    /* an earlier spike staged for a source with one pending replaces it at the head */
+    const double later = 30.0, earlier = 25.0;
+    CHECK_OK(eds_sim_inject(sim, 1, &ok_id, &later));
+    CHECK_OK(eds_sim_run(sim, 21.0));
+    CHECK_OK(eds_sim_inject(sim, 1, &ok_id, &earlier));
+    CHECK_OK(eds_sim_run(sim, 40.0));
+    CHECK_QUEUE(sim);
+    spikes s = drain_all(sim);
+    int n_src = 0;
+    double seen[4] = {0};
+    for (uint64_t i = 0; i < s.n; i++)
+        if (s.id[i] == ok_id && n_src < 4)
+            seen[n_src++] = s.t[i];
+    CHECK(n_src == 3 && seen[0] == 20.0 && seen[1] == 25.0 && seen[2] == 30.0);
+    spikes_free(&s);
+    eds_sim_free(sim);
+}
+
+/* Closed form of the tonic IF_curr_delta neuron: time from v0 to threshold. */
+static double delta_time_to(const eds_curr_params *p, double v0)
+{
+    return p->tau_m * log((p->v_rest - v0) / (p->v_rest - p->v_thresh));
+}
+
+static void test_parameter_changes_act_from_now(void)
+{
+    eds_curr_params p = tonic_delta();
+    eds_sim *sim = NULL;
+    uint32_t n0 = 0, c0 = 0;
+    CHECK_OK(eds_sim_new(1, &sim));
+    CHECK_OK(eds_sim_add_curr_delta(sim, &p, 2, &n0));
+    CHECK_OK(eds_sim_add_cond_exp(sim, g_tt.lut, 1, &c0));
+    CHECK_OK(eds_sim_record_spikes(sim, n0, 1, 1));
+    double v = p.v_reset, zero = 0.0;
+    CHECK_OK(eds_sim_set_state(sim, n0, 1, &v, &zero, &zero));
+    /* at t = 10, before its first spike, the threshold rises to -47 */
+    CHECK_OK(eds_sim_run(sim, 10.0));
+    double v10 = p.v_rest + (p.v_reset - p.v_rest) * exp(-10.0 / p.tau_m);
+    eds_curr_params q = p;
+    q.v_thresh = -47.0;
+    CHECK_OK(eds_sim_set_curr_params(sim, n0, &q));
+    CHECK_QUEUE(sim);
+    CHECK_OK(eds_sim_run(sim, 60.0));
+    spikes s = drain_all(sim);
+    double t1 = 10.0 + delta_time_to(&q, v10);
+    CHECK(s.n >= 1);
+    if (s.n >= 1)
+        CHECK_NEAR(s.t[0], t1, 1e-9);
+    spikes_free(&s);
+    /* mid-refractory (1 ms into it) v_reset becomes -55: released there at t_s + 2 */
+    double t_s = t1;
+    double period = q.tau_refrac + delta_time_to(&q, q.v_reset);
+    while (t_s + period < 200.0)
+        t_s += period;
+    CHECK_OK(eds_sim_run(sim, t_s + 1.0));
+    s = drain_all(sim);
+    CHECK(s.n >= 1);
+    if (s.n >= 1)
+        CHECK_NEAR(s.t[s.n - 1], t_s, 1e-6);
+    spikes_free(&s);
+    eds_curr_params r = q;
+    r.v_reset = -55.0;
+    CHECK_OK(eds_sim_set_curr_params(sim, n0, &r));
+    CHECK_OK(eds_sim_get_state(sim, n0, 1, &v, &zero, &zero));
+    CHECK(v == -55.0); /* refractory: held at the new v_reset */
+    CHECK_OK(eds_sim_run(sim, t_s + 40.0)); /* next spike 2 + 20 ln 5 = 34.2 ms on */
+    s = drain_all(sim);
+    CHECK(s.n >= 1);
+    if (s.n >= 1)
+        CHECK_NEAR(s.t[0], t_s + r.tau_refrac + delta_time_to(&r, r.v_reset), 1e-6);
+    spikes_free(&s);
+    /* refused: not a population's first id, another kind, invalid values; nothing changes */
+    eds_curr_params bad = r;
+    bad.v_reset = bad.v_thresh;
+    CHECK_RC(eds_sim_set_curr_params(sim, n0 + 1, &r), EDS_INVALID);
+    CHECK_RC(eds_sim_set_curr_params(sim, c0, &r), EDS_INVALID);
+    CHECK_RC(eds_sim_set_curr_params(sim, n0, &bad), EDS_INVALID);
+    CHECK_RC(eds_sim_set_curr_params(sim, 99, &r), EDS_RANGE);
+    CHECK_RC(eds_sim_set_curr_params(sim, n0, NULL), EDS_NULLPTR);
+    CHECK_RC(eds_sim_set_reset(sim, c0, g_tt.tab.v_thresh, 1.0), EDS_INVALID);
+    CHECK_RC(eds_sim_set_reset(sim, c0, -70.0, -1.0), EDS_INVALID);
+    CHECK_RC(eds_sim_set_reset(sim, c0, NAN, 1.0), EDS_INVALID);
+    CHECK_RC(eds_sim_set_cond_lut(sim, n0, g_tt.lut), EDS_INVALID);
+    CHECK_RC(eds_sim_set_cond_lut(sim, c0, NULL), EDS_NULLPTR);
+    CHECK_RC(eds_sim_set_clock_params(sim, n0, &v, 1), EDS_INVALID);
+    CHECK_OK(eds_sim_set_reset(sim, c0, -70.0, 1.0));
+    CHECK_OK(eds_sim_set_reset(sim, n0, -58.0, 3.0));
+    CHECK_QUEUE(sim);
+    eds_sim_free(sim);
+}
+
+/* A driven IF_cond_exp neuron; at t_swap (if > 0) its table is swapped for the same one, which
+ * re-anchors every neuron's state at t_swap: spikes then agree to the table's accuracy. */
+static spikes cond_driven_spikes(double t_swap, double new_v_reset)
+{
+    eds_sim *sim = NULL;
+    uint32_t n0 = 0, src = 0;
+    CHECK_OK(eds_sim_new(2, &sim));
+    CHECK_OK(eds_sim_add_cond_exp(sim, g_tt.lut, 2, &n0));
+    CHECK_OK(eds_sim_add_poisson(sim, 20, 400.0, 0.0, 1e9, &src));
+    CHECK_OK(eds_sim_record_spikes(sim, n0, 2, 1));
+    uint32_t pre[40], post[40];
+    float w[40];
+    double d[40];
+    uint8_t r[40];
+    for (int k = 0; k < 40; k++) {
+        pre[k] = src + (uint32_t)(k % 20);
+        post[k] = n0 + (uint32_t)(k / 20);
+        w[k] = 0.01f;
+        d[k] = 1.0;
+        r[k] = k % 5 == 0;
+    }
+    CHECK_OK(eds_sim_add_synapses(sim, 40, pre, post, w, d, r));
+    if (t_swap > 0) {
+        CHECK_OK(eds_sim_run(sim, t_swap));
+        CHECK_OK(eds_sim_set_cond_lut(sim, n0, g_tt.lut));
+        if (new_v_reset < 0)
+            CHECK_OK(eds_sim_set_reset(sim, n0, new_v_reset, g_tt.tab.tau_refrac));
+        CHECK_QUEUE(sim);
+    }
+    CHECK_OK(eds_sim_run(sim, 300.0));
+    spikes s = drain_all(sim);
+    eds_sim_free(sim);
+    return s;
+}
+
+static void test_table_swap_continues_the_same_trajectories(void)
+{
+    spikes plain = cond_driven_spikes(0.0, 0.0), swapped = cond_driven_spikes(123.4, 0.0);
+    CHECK(plain.n > 10 && plain.n == swapped.n);
+    int close = plain.n == swapped.n;
+    for (uint64_t i = 0; close && i < plain.n; i++)
+        close = plain.id[i] == swapped.id[i] && fabs(plain.t[i] - swapped.t[i]) < 1e-6;
+    CHECK(close);
+    /* a lower reset from t = 123.4 on changes the spikes after it, not before */
+    spikes lower = cond_driven_spikes(123.4, -70.0);
+    uint64_t before = 0, same_before = 1;
+    for (uint64_t i = 0; i < plain.n && plain.t[i] < 123.4; i++)
+        before++;
+    for (uint64_t i = 0; i < before && i < lower.n; i++)
+        same_before &= plain.t[i] == lower.t[i] && plain.id[i] == lower.id[i];
+    CHECK(same_before && lower.n >= before);
+    CHECK(!spikes_equal(&plain, &lower));
+    spikes_free(&plain);
+    spikes_free(&swapped);
+    spikes_free(&lower);
+}
+
+static void test_weights_of_tracked_synapses_change_later_deliveries(void)
+{
+    eds_sim *sim = NULL;
+    uint32_t n0 = 0, src = 0, track = 99, track2 = 99;
+    CHECK_OK(eds_sim_new(3, &sim));
+    CHECK_OK(eds_sim_add_cond_exp(sim, g_tt.lut, 3, &n0));
+    CHECK_OK(eds_sim_add_spike_source(sim, 2, &src));
+    /* 3 untracked synapses, then 4 tracked ones spread over delay groups */
+    const uint32_t pre1[] = {src, src + 1, src};
+    const uint32_t post1[] = {n0 + 2, n0 + 2, n0 + 1};
+    const float w1[] = {0.001f, 0.002f, 0.003f};
+    const double d1[] = {2.0, 1.0, 5.0};
+    const uint8_t r1[] = {0, 0, 1};
+    CHECK_OK(eds_sim_add_synapses(sim, 3, pre1, post1, w1, d1, r1));
+    const uint32_t pre[] = {src, src, src + 1, src};
+    const uint32_t post[] = {n0, n0 + 1, n0, n0};
+    const float w[] = {0.01f, 0.02f, 0.03f, 0.04f};
+    const double d[] = {5.0, 2.0, 1.0, 5.0}; /* edges 0 and 3: same (pre, post, delay) */
+    const uint8_t r[] = {0, 0, 0, 0};
+    CHECK_OK(eds_sim_add_synapses(sim, 4, pre, post, w, d, r));
+    CHECK_RC(eds_sim_track_synapses(sim, 3, 5, &track), EDS_RANGE);
+    CHECK_RC(eds_sim_track_synapses(sim, 3, 4, NULL), EDS_NULLPTR);
+    CHECK_OK(eds_sim_track_synapses(sim, 3, 4, &track));
+    CHECK_OK(eds_sim_track_synapses(sim, 0, 0, &track2));
+    float got[4];
+    CHECK_OK(eds_sim_get_weights(sim, track, 4, NULL, got));
+    CHECK(got[0] == 0.01f && got[1] == 0.02f && got[2] == 0.03f && got[3] == 0.04f);
+    const uint64_t e3 = 3;
+    const float w3 = 0.05f;
+    CHECK_OK(eds_sim_set_weights(sim, track, 1, &e3, &w3)); /* before the freeze */
+    const double t_in = 1.0;
+    CHECK_OK(eds_sim_add_spike_times(sim, src, &t_in, 1));
+    CHECK_OK(eds_sim_run(sim, 3.5)); /* frozen; the spike is in flight to n0 (arrives at 6) */
+    CHECK_RC(eds_sim_track_synapses(sim, 0, 1, &track2), EDS_STATE);
+    CHECK_OK(eds_sim_get_weights(sim, track, 4, NULL, got));
+    CHECK(got[0] == 0.01f && got[1] == 0.02f && got[2] == 0.03f && got[3] == 0.05f);
+    const uint64_t e0 = 0;
+    const float w0 = 0.2f;
+    CHECK_OK(eds_sim_set_weights(sim, track, 1, &e0, &w0));
+    CHECK_OK(eds_sim_run(sim, 7.0));
+    double v, ge, gi;
+    CHECK_OK(eds_sim_get_state(sim, n0, 1, &v, &ge, &gi));
+    CHECK_NEAR(ge, ((double)0.2f + (double)0.05f) * exp(-1.0 / g_tt.tab.tau_syn_e), 1e-12);
+    /* n0 + 1 got edge 1 at t = 3 (before the change) and the untracked one at 6 */
+    CHECK_OK(eds_sim_get_state(sim, n0 + 1, 1, &v, &ge, &gi));
+    CHECK_NEAR(ge, (double)0.02f * exp(-4.0 / g_tt.tab.tau_syn_e), 1e-12);
+    CHECK_NEAR(gi, (double)0.003f * exp(-1.0 / g_tt.tab.tau_syn_i), 1e-12);
+    /* refused, and nothing changed */
+    const uint64_t e_bad = 4;
+    const float neg[2] = {0.5f, -0.1f}, nan2[2] = {0.5f, NAN};
+    const uint64_t two[2] = {1, 2};
+    CHECK_RC(eds_sim_set_weights(sim, track, 2, two, neg), EDS_INVALID);
+    CHECK_RC(eds_sim_set_weights(sim, track, 2, two, nan2), EDS_INVALID);
+    CHECK_RC(eds_sim_set_weights(sim, track, 1, &e_bad, &w0), EDS_RANGE);
+    CHECK_RC(eds_sim_set_weights(sim, 7, 1, &e0, &w0), EDS_RANGE);
+    CHECK_RC(eds_sim_set_weights(sim, track, 2, NULL, neg), EDS_INVALID);
+    CHECK_RC(eds_sim_get_weights(sim, track, 1, &e_bad, got), EDS_RANGE);
+    CHECK_RC(eds_sim_get_weights(NULL, track, 1, &e0, got), EDS_NULLPTR);
+    CHECK_OK(eds_sim_get_weights(sim, track, 2, two, got));
+    CHECK(got[0] == 0.02f && got[1] == 0.03f);
+    CHECK_OK(eds_sim_get_weights(sim, track2, 0, NULL, got));
+    CHECK_QUEUE(sim);
+    eds_sim_free(sim);
+}
+
+static void test_shedding_counts_what_it_drops_and_changes_nothing(void)
+{
+    const uint32_t ids[] = {0, 1};
+    eds_sim *plain = make_sampled_network(), *shed = make_sampled_network();
+    uint32_t s_plain = 0, s_shed = 0;
+    CHECK_OK(eds_sim_add_sampler(plain, ids, 2, 0.0, 0.5, &s_plain));
+    CHECK_OK(eds_sim_add_sampler(shed, ids, 2, 0.0, 0.5, &s_shed));
+    CHECK_OK(eds_sim_run(plain, 20.0));
+    spikes all = drain_all(plain);
+    /* shed over [5, 12.5): sample times 5.0 .. 12.0 (15 rows) and the spikes in that window */
+    CHECK_OK(eds_sim_run(shed, 5.0));
+    CHECK_OK(eds_sim_pause_sampler(shed, s_shed, 1));
+    CHECK_OK(eds_sim_shed_recording(shed, 0, 3, 1));
+    CHECK_OK(eds_sim_run(shed, 12.5));
+    CHECK_OK(eds_sim_pause_sampler(shed, s_shed, 0));
+    CHECK_OK(eds_sim_shed_recording(shed, 0, 3, 0));
+    CHECK_OK(eds_sim_run(shed, 20.0));
+    spikes kept = drain_all(shed);
+    uint64_t in_window = 0, kept_ok = 1, k = 0;
+    for (uint64_t i = 0; i < all.n; i++) {
+        if (all.t[i] >= 5.0 && all.t[i] < 12.5) {
+            in_window++;
+            continue;
+        }
+        kept_ok &= k < kept.n && kept.t[k] == all.t[i] && kept.id[k] == all.id[i];
+        k++;
+    }
+    CHECK(in_window > 0 && kept_ok && k == kept.n);
+    uint64_t n_shed = 0, rows_skipped = 0, rows = 0;
+    CHECK_OK(eds_sim_shed_counts(shed, &n_shed, &rows_skipped));
+    CHECK(n_shed == in_window);
+    CHECK(rows_skipped == 15);
+    CHECK_OK(eds_sim_sampler_skipped(shed, s_shed, &rows));
+    CHECK(rows == 15);
+    CHECK_OK(eds_sim_samples_pending(shed, s_shed, &rows));
+    CHECK(rows == 40 - 15);
+    double a[3], b[3];
+    for (uint32_t id = 0; id < 2; id++) {
+        CHECK_OK(eds_sim_get_state(plain, id, 1, a, a + 1, a + 2));
+        CHECK_OK(eds_sim_get_state(shed, id, 1, b, b + 1, b + 2));
+        CHECK(a[0] == b[0] && a[1] == b[1] && a[2] == b[2]);
+    }
+    CHECK_RC(eds_sim_pause_sampler(shed, 5, 1), EDS_RANGE);
+    CHECK_RC(eds_sim_sampler_skipped(shed, 5, &rows), EDS_RANGE);
+    CHECK_RC(eds_sim_shed_recording(shed, 2, 5, 1), EDS_RANGE);
+    CHECK_RC(eds_sim_shed_counts(shed, NULL, &rows), EDS_NULLPTR);
+    CHECK_RC(eds_sim_pause_sampler(NULL, 0, 1), EDS_NULLPTR);
+    spikes_free(&all);
+    spikes_free(&kept);
+    eds_sim_free(plain);
+    eds_sim_free(shed);
+}
+
+static void test_time_driven_parameters_change_between_runs(void)
+{
+    uint32_t n_params = 0, n_state = 0;
+    CHECK_OK(eds_clock_model_info(EDS_CLOCK_LIF_COND, &n_params, &n_state));
+    double p[16] = {0.2, 20.0, -60.0, -50.0, -60.0, 5.0, 5.0, 10.0, 0.0, -80.0, 0.0};
+    eds_sim *sim = NULL;
+    uint32_t c0 = 0;
+    CHECK_OK(eds_sim_new(1, &sim));
+    CHECK_OK(eds_sim_add_clock(sim, EDS_CLOCK_LIF_COND, 1, 0.1, p, n_params, &c0));
+    CHECK_OK(eds_sim_record_spikes(sim, c0, 1, 1));
+    CHECK_OK(eds_sim_run(sim, 10.0));
+    spikes s = drain_all(sim);
+    CHECK(s.n == 0); /* at rest below threshold */
+    spikes_free(&s);
+    double q[16];
+    memcpy(q, p, sizeof q);
+    q[10] = 0.5; /* i_offset, nA: v_inf = -60 + 0.5 / 0.01 = -10 mV, fires tonically */
+    CHECK_RC(eds_sim_set_clock_params(sim, c0, q, n_params - 1), EDS_INVALID);
+    q[0] = -1.0;
+    CHECK_RC(eds_sim_set_clock_params(sim, c0, q, n_params), EDS_INVALID);
+    q[0] = NAN;
+    CHECK_RC(eds_sim_set_clock_params(sim, c0, q, n_params), EDS_INVALID);
+    q[0] = 0.2;
+    CHECK_OK(eds_sim_set_clock_params(sim, c0, q, n_params));
+    CHECK_OK(eds_sim_run(sim, 30.0));
+    s = drain_all(sim);
+    /* from the step under way, [9.9, 10] (its STEP event at 10 waits for the next run): v from
+     * -60 towards -10 with tau 20 reaches threshold -50 after 20 ln(50/40) = 4.46 ms */
+    CHECK(s.n >= 2);
+    if (s.n >= 1)
+        CHECK_NEAR(s.t[0], 9.9 + 20.0 * log(50.0 / 40.0), 1e-3);
+    spikes_free(&s);
+    eds_sim_free(sim);
+}
+
 int main(void)
 {
     RUN_TEST(test_every_status_has_a_name_and_message);
@@ -3143,6 +3583,14 @@ int main(void)
         RUN_TEST(test_poisson_mean_rate);
 
         RUN_TEST(test_samplers_record_state_at_regular_times);
+
+        RUN_TEST(test_injecting_each_step_equals_spikes_given_up_front);
+        RUN_TEST(test_inject_validates_everything_before_staging);
+        RUN_TEST(test_parameter_changes_act_from_now);
+        RUN_TEST(test_table_swap_continues_the_same_trajectories);
+        RUN_TEST(test_weights_of_tracked_synapses_change_later_deliveries);
+        RUN_TEST(test_shedding_counts_what_it_drops_and_changes_nothing);
+        RUN_TEST(test_time_driven_parameters_change_between_runs);
     }
     free_lut(&g_tt);
 
