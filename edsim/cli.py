@@ -5,6 +5,7 @@
     edsim tables info FILE                                  axes, size, accuracy, parameters
     edsim run coba [scenario options]                       run scenarios/coba.py
     edsim bench                                             time the standard networks
+    edsim serve loop10k --port 7411                         serve a closed loop over a socket
 """
 
 from __future__ import annotations
@@ -252,6 +253,9 @@ def main(argv=None) -> int:
     be.add_argument("--in-process", action="store_true",
                     help="run every network in this process (peak RSS then accumulates)")
     be.set_defaults(func=_bench)
+    from edsim.serve import add_subcommand as add_serve
+
+    add_serve(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(message)s", stream=sys.stderr)
