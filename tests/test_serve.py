@@ -379,6 +379,37 @@ def test_stalled_message_times_out(server):
     serves(server)
 
 
+def test_client_that_stops_reading_is_dropped(unix_server):
+    s = raw(unix_server)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:  # ~14 MB of replies, never read: the server stops reading, then drops this client
+        s.sendall(P.frame(P.MsgType.GET_STATS, b"", 1) * 20000)
+        time.sleep(TIMEOUT_S * 2.5)
+    except OSError:
+        pass  # dropped while we were still sending
+    s.close()
+    with Client(unix_server.address) as c:  # not refused as busy: the silent reader was dropped
+        c.hello()
+        assert c.stats()["connections"] >= 1
+
+
+def test_idle_timeout_disconnects_a_silent_client():
+    server = Server("idle", port=0, idle_timeout=0.3)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        with Client(server.address) as c:
+            c.hello()
+            time.sleep(0.6)
+            with pytest.raises(P.ServerError) as err:
+                c.step(1.0)
+            assert err.value.code == P.ErrorCode.TIMEOUT and "idle timeout" in err.value.message
+    finally:
+        server.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
 @pytest.mark.parametrize("how", ["close", "reset"])
 def test_disconnect_mid_step_leaves_a_consistent_network(server, how):
     with Client(server.address) as c:
