@@ -1041,6 +1041,7 @@ class SocketBench:
     idle_overhead_ms: dict             # p50, p95, p99, max, mean round trip on the idle network
     idle_in_process_ms: float          # mean cost of one empty step in process, for comparison
     build_s: float
+    in_process_rtf: float              # the same loop without the socket (nan if not run)
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -1053,6 +1054,7 @@ class SocketBench:
             f"{self.slot_ms:g} ms ({self.simulated_s:g} s simulated)", "",
             "| figure | value |", "|---|---|",
             f"| real-time factor (wall / simulated) | {self.rtf:.3f} |",
+            f"| same loop in process, RTF | {self.in_process_rtf:.3f} |",
             f"| wall time | {self.wall_s:.2f} s |",
             f"| STEP round trip p50 / p95 / p99 / max | {lat['p50']:.3f} / {lat['p95']:.3f} / "
             f"{lat['p99']:.3f} / {lat['max']:.3f} ms |",
@@ -1081,12 +1083,14 @@ def _poisson_inputs(rng: np.random.Generator, n_sources: int, rate_hz: float, t0
 
 def bench_socket(slots: int = 10000, slot_ms: float = 1.0, spec: str = "loop10k", seed: int = 1,
                  transport: str = "tcp", input_rate_hz: float = 20.0, idle_slots: int = 2000,
-                 params: dict | None = None, log_path=None) -> SocketBench:
+                 params: dict | None = None, log_path=None, in_process: bool = True
+                 ) -> SocketBench:
     """Drive a server subprocess from this process in fixed slots and time it.
 
     Every slot sends Poisson input (``input_rate_hz`` per source of the first input port, spike
     times inside the slot) and receives the output spikes of the slot; the loop runs as fast as
-    it can (no pacing), so RTF < 1 means it could keep up with real time.
+    it can (no pacing), so RTF < 1 means it could keep up with real time. The server runs in a
+    child process; this process is the client.
 
     Parameters
     ----------
@@ -1104,6 +1108,8 @@ def bench_socket(slots: int = 10000, slot_ms: float = 1.0, spec: str = "loop10k"
         Steps timed on the ``idle`` network (per-step overhead); 0 skips it.
     log_path : str or Path, optional
         Where the server processes write their logs.
+    in_process : bool
+        Also time the same loop in this process (no socket), and compare output spike counts.
 
     Returns
     -------
@@ -1119,51 +1125,64 @@ def bench_socket(slots: int = 10000, slot_ms: float = 1.0, spec: str = "loop10k"
         raise ParameterError(f"need slots >= 1 and slot_ms > 0 ms (got {slots}, {slot_ms})")
     slots = int(slots)
 
-    def run(spec_name, n_slots, spec_params, with_input):
+    ref = LoopSession(spec, seed, params)
+    port, src = ref._in[0]
+    rng = np.random.default_rng(seed)
+    inputs = [{port: _poisson_inputs(rng, src.size, input_rate_hz, k * slot_ms, slot_ms)}
+              for k in range(slots)]
+    in_process_wall, in_process_out = float("nan"), None
+    if in_process:  # the same loop without the socket, for comparison
+        start = time.perf_counter()
+        in_process_out = 0
+        for k in range(slots):
+            out = ref.step_inputs((k + 1) * slot_ms, inputs[k])
+            in_process_out += sum(len(t) for t, _ in out.values())
+        in_process_wall = time.perf_counter() - start
+    del ref
+
+    def run(spec_name, n_slots, spec_params, slot_inputs):
         with tempfile.TemporaryDirectory() as tmp:
             unix = Path(tmp) / "edsim.sock" if transport == "unix" else None
             with ServerProcess(spec_name, seed, spec_params, unix=unix, log_path=log_path) as sp, \
                     Client(sp.address) as client:
-                welcome = client.hello()
-                port, size = next(iter(welcome.inputs.items()))
-                rng = np.random.default_rng(seed)
-                t0 = welcome.t
-                inputs = [{port: _poisson_inputs(rng, size, input_rate_hz, t0 + k * slot_ms,
-                                                 slot_ms)} if with_input else None
-                          for k in range(n_slots)]
+                if client.hello().t != 0.0:
+                    raise EdsimError("the benchmark server did not start at t = 0 ms")
                 lat = np.empty(n_slots)
                 n_out = 0
                 start = time.perf_counter()
                 for k in range(n_slots):
                     a = time.perf_counter()
-                    out = client.step(t0 + (k + 1) * slot_ms, inputs[k])
+                    out = client.step((k + 1) * slot_ms, slot_inputs[k] if slot_inputs else None)
                     lat[k] = time.perf_counter() - a
                     n_out += sum(len(t) for t, _ in out.values())
                 wall = time.perf_counter() - start
                 stats = client.stats()
-        n_in = sum(len(x[port][0]) for x in inputs) if with_input else 0
-        return wall, lat, stats, n_in, n_out
+        return wall, lat, stats, n_out
 
-    wall, lat, stats, n_in, n_out = run(spec, slots, params, True)
+    wall, lat, stats, n_out = run(spec, slots, params, inputs)
     idle_lat = np.zeros(1)
     if idle_slots:
-        _, idle_lat, _, _, _ = run("idle", int(idle_slots), None, False)
+        _, idle_lat, _, _ = run("idle", int(idle_slots), None, None)
     session = LoopSession("idle")
     k_idle = max(int(idle_slots), 1000)
     a = time.perf_counter()
     for k in range(k_idle):
         session.step(float(k + 1), [])
-    in_process = (time.perf_counter() - a) / k_idle
+    idle_in_process = (time.perf_counter() - a) / k_idle
     simulated = slots * slot_ms / 1000.0
     return SocketBench(
         spec=spec, transport=transport, slots=slots, slot_ms=float(slot_ms), simulated_s=simulated,
         wall_s=wall, rtf=wall / simulated, latency_ms=_percentiles(lat),
         server_step_ms_mean=stats["step_seconds"] / max(stats["steps"], 1) * 1e3,
-        input_spikes=int(n_in), output_spikes=int(n_out), idle_slots=int(idle_slots),
-        idle_overhead_ms=_percentiles(idle_lat), idle_in_process_ms=in_process * 1e3,
-        build_s=stats["build_seconds"],
+        input_spikes=int(sum(len(x[port][0]) for x in inputs)), output_spikes=int(n_out),
+        idle_slots=int(idle_slots), idle_overhead_ms=_percentiles(idle_lat),
+        idle_in_process_ms=idle_in_process * 1e3, build_s=stats["build_seconds"],
+        in_process_rtf=in_process_wall / simulated,
         extra={"synapses": stats.get("n_synapses"), "server_spikes": stats.get("n_spikes"),
-               "input_rate_hz": input_rate_hz, "seed": seed})
+               "input_rate_hz": input_rate_hz, "seed": seed,
+               "in_process_output_spikes": in_process_out,
+               "same_output_as_in_process": (None if in_process_out is None
+                                             else in_process_out == n_out)})
 
 
 # ---- command line ---------------------------------------------------------------------------

@@ -525,7 +525,8 @@ def test_bench_socket_reports_rtf_and_latency_percentiles(tmp_path):
     assert r.slots == 40 and r.simulated_s == 0.04 and r.rtf > 0
     for lat in (r.latency_ms, r.idle_overhead_ms):
         assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
-    assert r.input_spikes > 0 and r.idle_in_process_ms > 0
+    assert r.input_spikes > 0 and r.idle_in_process_ms > 0 and r.in_process_rtf > 0
+    assert r.extra["same_output_as_in_process"] is True and r.output_spikes > 0
     assert "real-time factor" in r.markdown()
 
 
