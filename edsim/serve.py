@@ -299,6 +299,23 @@ def _take_new_spikes(rec: Recorder) -> tuple[np.ndarray, np.ndarray]:
     return s.t, s.i
 
 
+def _check_spec_params(fn: Callable, name: str, params: dict) -> None:
+    """Unknown parameters of a spec are named with the valid ones, before the spec runs."""
+    import inspect
+
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    valid = [p for p in sig.parameters if p != "seed"]
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ParameterError(f"closed-loop spec {name!r} has no parameter(s) {', '.join(unknown)}; "
+                             f"its parameters are: {', '.join(valid) or 'none'}")
+
+
 class Refused(Exception):
     """A request the server answers with ERROR ``code``; nothing was changed."""
 
@@ -331,6 +348,7 @@ class LoopSession:
             raise ParameterError(f"max_step_ms must be > 0 ms (got {max_step_ms})")
         self.spec, self.spec_name = resolve_spec(spec)
         self.params = dict(params or {})
+        _check_spec_params(self.spec, self.spec_name, self.params)
         self.max_step_ms = float(max_step_ms)
         self.resets = -1
         self.build(seed)

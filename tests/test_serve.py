@@ -596,6 +596,8 @@ def test_user_spec_from_a_file_and_its_parameters(tmp_path):
     assert session.welcome().inputs == {"s": 2} and session.welcome().outputs == {"m": 7}
     t, i = session.step_inputs(5.0, {"s": ([1], [1.0])})["m"]
     assert np.array_equal(t, np.full(7, 1.5)) and np.array_equal(i, np.arange(7))
+    with pytest.raises(ParameterError, match="has no parameter.s. m; its parameters are: n"):
+        LoopSession(f"{tmp_path / 'my_loop.py'}:build", params={"m": 7})
     with pytest.raises(ParameterError, match="cannot load closed-loop spec"):
         resolve_spec("edsim.serve:no_such_function")
     with pytest.raises(ParameterError, match="unknown closed-loop spec 'nope'"):
