@@ -360,7 +360,8 @@ class LoopSession:
         loop = as_loop_network(self.spec(seed=seed, **self.params))
         self.loop, self.seed = loop, int(seed)
         self.resets += 1
-        self.counters = {"steps": 0, "input_spikes": 0, "output_spikes": 0, "step_seconds": 0.0}
+        self.counters = {"steps": 0, "input_spikes": 0, "output_spikes": 0, "step_seconds": 0.0,
+                         "step_cpu_seconds": 0.0}
         self.build_seconds = time.perf_counter() - t0
         self._in = list(loop.inputs.items())
         self._out = list(loop.outputs.items())
@@ -436,11 +437,12 @@ class LoopSession:
 
     def step(self, t_until: float, injections: list) -> list[tuple[np.ndarray, np.ndarray]]:
         """Apply a validated step; returns ``(times ms, indices)`` of each output port."""
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         _advance(self.loop.network, injections, t_until)
         out = [_take_new_spikes(rec) for _, rec in self._out]
         c = self.counters
         c["step_seconds"] += time.perf_counter() - t0
+        c["step_cpu_seconds"] += time.process_time() - cpu0
         c["steps"] += 1
         c["input_spikes"] += sum(t.size for _, t, _ in injections)
         c["output_spikes"] += sum(t.size for t, _ in out)
@@ -1052,7 +1054,8 @@ class SocketBench:
     wall_s: float
     rtf: float
     latency_ms: dict                   # p50, p95, p99, max, mean round trip of one STEP
-    server_step_ms_mean: float         # mean server-side time per step (validate, run, collect)
+    server_step_ms_mean: float         # mean server-side wall time per step (run, collect)
+    server_step_cpu_ms_mean: float     # the same in CPU time of the server process
     input_spikes: int
     output_spikes: int
     idle_slots: int
@@ -1076,7 +1079,8 @@ class SocketBench:
             f"| wall time | {self.wall_s:.2f} s |",
             f"| STEP round trip p50 / p95 / p99 / max | {lat['p50']:.3f} / {lat['p95']:.3f} / "
             f"{lat['p99']:.3f} / {lat['max']:.3f} ms |",
-            f"| server time per step (mean) | {self.server_step_ms_mean:.3f} ms |",
+            f"| server time per step, wall / CPU (mean) | {self.server_step_ms_mean:.3f} / "
+            f"{self.server_step_cpu_ms_mean:.3f} ms |",
             f"| input / output spikes | {self.input_spikes} / {self.output_spikes} |",
             f"| idle STEP round trip p50 / p95 / p99 / max ({self.idle_slots} steps) | "
             f"{idle_['p50']:.3f} / {idle_['p95']:.3f} / {idle_['p99']:.3f} / "
@@ -1192,6 +1196,7 @@ def bench_socket(slots: int = 10000, slot_ms: float = 1.0, spec: str = "loop10k"
         spec=spec, transport=transport, slots=slots, slot_ms=float(slot_ms), simulated_s=simulated,
         wall_s=wall, rtf=wall / simulated, latency_ms=_percentiles(lat),
         server_step_ms_mean=stats["step_seconds"] / max(stats["steps"], 1) * 1e3,
+        server_step_cpu_ms_mean=stats["step_cpu_seconds"] / max(stats["steps"], 1) * 1e3,
         input_spikes=int(sum(len(x[port][0]) for x in inputs)), output_spikes=int(n_out),
         idle_slots=int(idle_slots), idle_overhead_ms=_percentiles(idle_lat),
         idle_in_process_ms=idle_in_process * 1e3, build_s=stats["build_seconds"],
