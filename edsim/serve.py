@@ -266,12 +266,6 @@ def resolve_spec(spec: str | Callable) -> tuple[Callable[..., Any], str]:
     return fn, spec
 
 
-def build_loop(spec: str | Callable, seed: int = 1, params: dict | None = None) -> LoopNetwork:
-    """Call a closed-loop spec with ``seed`` and ``params`` and check what it returns."""
-    fn, _ = resolve_spec(spec)
-    return as_loop_network(fn(seed=seed, **(params or {})))
-
-
 # ---- the network side of a step -------------------------------------------------------------
 
 def _advance(net: Network, injections: list, t_until: float) -> None:
