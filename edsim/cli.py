@@ -6,6 +6,7 @@
     edsim run coba [scenario options]                       run scenarios/coba.py
     edsim bench                                             time the standard networks
     edsim bench-loop                                        closed-loop benchmark (edsim.bench_loop)
+    edsim serve loop10k --port 7411                         serve a closed loop over a socket
 """
 
 from __future__ import annotations
@@ -254,8 +255,10 @@ def main(argv=None) -> int:
                     help="run every network in this process (peak RSS then accumulates)")
     be.set_defaults(func=_bench)
     from edsim import bench_loop
+    from edsim.serve import add_subcommand as add_serve
 
     bench_loop.add_parser(sub)
+    add_serve(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(message)s", stream=sys.stderr)

@@ -134,22 +134,31 @@ class Recorder:
         t, i = _sorted(np.concatenate(self._chunks_t), np.concatenate(self._chunks_i))
         return SpikeTrains(t, i, self.size)
 
-    def new_spikes(self) -> SpikeTrains:
+    def new_spikes(self, forget: bool = False) -> SpikeTrains:
         """Spikes recorded since the previous call, sorted by (t, i); copies only those.
 
         A closed loop calls it after every step: its cost grows with the new spikes only (about
         a microsecond when there are none), never with the whole recording.
+
+        Parameters
+        ----------
+        forget : bool
+            Also drop the returned spikes from the recording (``spikes`` no longer holds them),
+            so that a long closed-loop session's memory stays bounded.
         """
         n = len(self._chunks_t)
         if self._read == n:
-            return SpikeTrains(_EMPTY_T, _EMPTY_I, self.size)
-        if n - self._read == 1:
-            t, i = _sorted(self._chunks_t[-1], self._chunks_i[-1])
+            out = SpikeTrains(_EMPTY_T, _EMPTY_I, self.size)
+        elif n - self._read == 1:
+            out = SpikeTrains(*_sorted(self._chunks_t[-1], self._chunks_i[-1]), self.size)
         else:
-            t, i = _sorted(np.concatenate(self._chunks_t[self._read:]),
-                           np.concatenate(self._chunks_i[self._read:]))
+            out = SpikeTrains(*_sorted(np.concatenate(self._chunks_t[self._read:]),
+                                       np.concatenate(self._chunks_i[self._read:])), self.size)
         self._read = n
-        return SpikeTrains(t, i, self.size)
+        if forget:
+            del self._chunks_t[:n], self._chunks_i[:n]
+            self._read = 0
+        return out
 
     def trace(self, variable: str) -> StateTrace:
         """Samples of one state variable (names: the model's ``state_variables``)."""
