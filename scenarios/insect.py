@@ -308,10 +308,10 @@ class RandomWalk:
 class Stepper:
     """Everything the loop asks of the simulator, in one place, with simple wall-clock pacing.
 
-    Three calls, each a one-line switch when the stepping API grows: ``inject`` loops over the
-    sources that spike (``net.inject(source, times, index_array)`` will take them at once),
-    ``advance`` runs with ``net.run(t_end - net.t)`` (``net.run_until(t_end)``), and pacing sleeps
-    until each slot's deadline on ``time.perf_counter`` (``edsim.RealTimeRunner`` will do it).
+    ``inject`` hands a slot's sensory spikes to the core in one vectorised call, ``advance``
+    steps with ``net.run_until``, and pacing sleeps until each slot's deadline on
+    ``time.perf_counter``, measuring the lag. (``edsim.RealTimeRunner`` does the same pacing and
+    also sheds work when behind; this loop is light enough not to need it.)
 
     Parameters
     ----------
@@ -335,13 +335,8 @@ class Stepper:
 
     def inject(self, source, times: np.ndarray, index: np.ndarray) -> None:
         """Add spikes at ``times`` (ms, >= now) to sources ``index`` of ``source``."""
-        if times.size == 0:
-            return
-        order = np.argsort(index, kind="stable")
-        index, times = index[order], times[order]
-        cuts = np.flatnonzero(np.diff(index)) + 1
-        for idx, tt in zip(np.split(index, cuts), np.split(times, cuts)):
-            self.net.inject(source, tt, int(idx[0]))
+        if times.size:
+            self.net.inject(source, times, index)
 
     def advance(self) -> None:
         """Simulate one slot; when pacing, wait for its deadline and record the lag (ms)."""
@@ -349,7 +344,7 @@ class Stepper:
             self._t0_wall, self._t0_sim = time.perf_counter(), self.net.t
         self._k += 1
         t_end = self._t0_sim + self._k * self.slot
-        self.net.run(t_end - self.net.t)
+        self.net.run_until(t_end)
         if self.realtime:
             deadline = self._t0_wall + (t_end - self._t0_sim) / 1000.0 / self.speed
             now = time.perf_counter()
