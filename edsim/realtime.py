@@ -52,6 +52,7 @@ Example
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from dataclasses import dataclass, field
@@ -427,6 +428,13 @@ class RealTimeRunner:
         t_end = t0
         perf = self._clock
         net.run_until(t0)  # a network's first run freezes its connectivity: not on the clock
+        # Python's cyclic garbage collector pauses for milliseconds at unpredictable slots; a
+        # paced loop runs without it (reference counting still frees memory) and collects once
+        # at the end.
+        gc_was_enabled = gc.isenabled()
+        if paced:
+            gc.collect()
+            gc.disable()
         wall0 = perf()
         try:
             for k in range(n):
@@ -463,6 +471,8 @@ class RealTimeRunner:
                     self._sleep_until(deadline)
         finally:
             wall = perf() - wall0
+            if paced and gc_was_enabled:
+                gc.enable()
             counts = self._counts()
             if self.level:
                 self._apply(0)

@@ -54,8 +54,8 @@ from the network insect walking with nothing to smell, see ``RandomWalk``).
 
 Measured (seeds 1-50, 60 s limit): the network insect reached food in 50 of 50 trials (median
 10.0 s, mean path 0.72 m at 6.4 cm/s); the random walk in 18 of 50 (36 %). As fast as possible a
-trial costs about 0.15-0.19 s of wall time per simulated second on this project's 2-core machine,
-most of it in the per-source ``net.inject`` calls.
+trial costs about 0.066 s of wall time per simulated second on this project's 2-core machine
+(one vectorised ``net.inject`` per slot).
 
 Run ``python scenarios/insect.py --help``, or ``edsim run insect ...``.
 """
