@@ -223,6 +223,17 @@ STATS_FIELDS = (
 )
 
 
+def _curr_params(params: dict[str, float]):
+    """The C struct of IF_curr_exp / IF_curr_delta parameters (PyNN names, units)."""
+    p = ffi.new("eds_curr_params *")
+    for c_name, py_name in (("cm", "cm"), ("tau_m", "tau_m"), ("v_rest", "v_rest"),
+                            ("v_thresh", "v_thresh"), ("v_reset", "v_reset"),
+                            ("tau_refrac", "tau_refrac"), ("tau_syn_e", "tau_syn_E"),
+                            ("tau_syn_i", "tau_syn_I"), ("i_offset", "i_offset")):
+        setattr(p, c_name, float(params.get(py_name, 1.0)))
+    return p
+
+
 class Sim:
     """Owner of one C simulation handle."""
 
@@ -303,12 +314,7 @@ class Sim:
 
     def add_exact(self, kind: str, params: dict[str, float], n: int) -> int:
         """IF_curr_exp (kind "curr_exp") or IF_curr_delta (kind "curr_delta") neurons."""
-        p = ffi.new("eds_curr_params *")
-        for c_name, py_name in (("cm", "cm"), ("tau_m", "tau_m"), ("v_rest", "v_rest"),
-                                ("v_thresh", "v_thresh"), ("v_reset", "v_reset"),
-                                ("tau_refrac", "tau_refrac"), ("tau_syn_e", "tau_syn_E"),
-                                ("tau_syn_i", "tau_syn_I"), ("i_offset", "i_offset")):
-            setattr(p, c_name, float(params.get(py_name, 1.0)))
+        p = _curr_params(params)
         first = ffi.new("uint32_t *")
         fn = lib.eds_sim_add_curr_exp if kind == "curr_exp" else lib.eds_sim_add_curr_delta
         check(fn(self.h, p, n, first), f"adding {kind} population")
@@ -424,12 +430,7 @@ class Sim:
             check(rc, "injecting spikes")
 
     def set_curr_params(self, first: int, params: dict[str, float]) -> None:
-        p = ffi.new("eds_curr_params *")
-        for c_name, py_name in (("cm", "cm"), ("tau_m", "tau_m"), ("v_rest", "v_rest"),
-                                ("v_thresh", "v_thresh"), ("v_reset", "v_reset"),
-                                ("tau_refrac", "tau_refrac"), ("tau_syn_e", "tau_syn_E"),
-                                ("tau_syn_i", "tau_syn_I"), ("i_offset", "i_offset")):
-            setattr(p, c_name, float(params.get(py_name, 1.0)))
+        p = _curr_params(params)
         check(lib.eds_sim_set_curr_params(self.h, first, p), "changing neuron parameters")
 
     def set_cond_lut(self, first: int, lut: CondLUT) -> None:

@@ -75,15 +75,11 @@ class LoopNetwork:
         return on_slot, injected
 
 
-def build(network: str = "b4", n: int = 10_000, seed: int = 1, slot: float = 1.0,
-          inputs: tuple[np.ndarray, np.ndarray] | None = None) -> LoopNetwork:
-    """The benchmark network; ``inputs`` (times, sensor index) pre-schedules the sensors' spikes."""
-    if network not in NETWORKS:
-        raise ParameterError(f"unknown closed-loop network {network!r}; available: "
-                             f"{', '.join(NETWORKS)}")
-    spec = NETWORKS[network]
-    model = spec["model"]()
-    net = edsim.Network(seed=seed)
+def scaled_brette(net, model, n: int, w_exc: float, w_inh: float, seed: int):
+    """Brette et al. (2007)'s recurrent network of ``n`` cells of ``model`` in ``net``: 80 %
+    excitatory, the benchmarks' in-degrees kept at any size (64 excitatory inputs of ``w_exc``,
+    16 inhibitory of ``w_inh``, model units, delay 0.1 ms), initial v uniform in [v_reset,
+    v_thresh). Returns the excitatory and inhibitory populations."""
     n_exc = int(round(0.8 * n))
     exc = net.population(n_exc, model, name="exc")
     inh = net.population(n - n_exc, model, name="inh")
@@ -91,10 +87,23 @@ def build(network: str = "b4", n: int = 10_000, seed: int = 1, slot: float = 1.0
     for pop in (exc, inh):
         pop.initialize(v=rng.uniform(model.v_reset, model.v_thresh, pop.size))
     for post in (exc, inh):
-        net.connect(exc, post, edsim.FixedInDegree(64, with_replacement=True),
-                    weight=spec["w_exc"], delay=0.1)
-        net.connect(inh, post, edsim.FixedInDegree(16, with_replacement=True),
-                    weight=spec["w_inh"], delay=0.1, receptor_type="inhibitory")
+        net.connect(exc, post, edsim.FixedInDegree(64, with_replacement=True), weight=w_exc,
+                    delay=0.1)
+        net.connect(inh, post, edsim.FixedInDegree(16, with_replacement=True), weight=w_inh,
+                    delay=0.1, receptor_type="inhibitory")
+    return exc, inh
+
+
+def build(network: str = "b4", n: int = 10_000, seed: int = 1, slot: float = 1.0,
+          inputs: tuple[np.ndarray, np.ndarray] | None = None) -> LoopNetwork:
+    """The benchmark network; ``inputs`` (times, sensor index) pre-schedules the sensors' spikes."""
+    if network not in NETWORKS:
+        raise ParameterError(f"unknown closed-loop network {network!r}; available: "
+                             f"{', '.join(NETWORKS)}")
+    spec = NETWORKS[network]
+    net = edsim.Network(seed=seed)
+    exc, inh = scaled_brette(net, spec["model"](), n, spec["w_exc"], spec["w_inh"], seed)
+    n_exc = exc.size
     if spec["kick"]:
         kick = net.source(edsim.Poisson(300.0, start=1.0, duration=50.0), n=50, name="kick")
         net.connect(kick, exc[:50], edsim.OneToOne(), weight=spec["w_exc"], delay=0.1)

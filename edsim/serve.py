@@ -172,18 +172,10 @@ def loop10k(seed: int = 1, n: int = 10000, n_in: int = 100, n_out: int = 1000,
     n_exc = int(round(0.8 * n))
     if not 1 <= n_out <= n_exc:
         raise ParameterError(f"n_out must be in [1, {n_exc}] excitatory neurons (got {n_out})")
+    from edsim.bench_loop import scaled_brette
+
     net = Network(seed=seed, table_dir=table_dir)
-    cell = edsim.IF_curr_delta(**_B4_CELL)
-    exc = net.population(n_exc, cell, name="exc")
-    inh = net.population(n - n_exc, cell, name="inh")
-    rng = np.random.default_rng(seed)
-    for pop in (exc, inh):
-        pop.initialize(v=rng.uniform(cell.v_reset, cell.v_thresh, pop.size))
-    for post in (exc, inh):
-        net.connect(exc, post, edsim.FixedInDegree(64, with_replacement=True), weight=0.25,
-                    delay=0.1)
-        net.connect(inh, post, edsim.FixedInDegree(16, with_replacement=True), weight=-2.25,
-                    delay=0.1, receptor_type="inhibitory")
+    exc, inh = scaled_brette(net, edsim.IF_curr_delta(**_B4_CELL), n, 0.25, -2.25, seed)
     src = net.source(edsim.SpikeTimes(), n=n_in, name="in")
     net.connect(src, exc, edsim.FixedProbability(p_in), weight=0.25, delay=0.1)
     out = net.record(exc[:n_out])
