@@ -134,7 +134,8 @@ def _bench(args) -> int:
     if seeds is None:
         seeds = [1] if args.quick else [1, 2]
     cfg = driver.Config(
-        networks=args.networks, simulators=[s.strip() for s in args.simulators.split(",") if s.strip()],
+        networks=args.networks,
+        simulators=[s.strip() for s in args.simulators.split(",") if s.strip()],
         seeds=seeds, duration=args.duration, brunel_scale=args.brunel_scale,
         sweep_rates=args.sweep_rates, quick=args.quick, out=args.out)
     results = driver.run(cfg)

@@ -44,7 +44,8 @@ def test_exported_network_rebuilds_to_identical_spikes(name, tmp_path):
         original, _ = networks.build_sweep(3, scale, rate)
     else:
         original, _ = networks.NETWORKS[name].build(3, scale)
-    recs = [original.record(p) for p in original.populations if isinstance(p.model, edsim.models.Model)]
+    recs = [original.record(p) for p in original.populations
+            if isinstance(p.model, edsim.models.Model)]
     original.run(duration)
     net = networks.load(path)
     assert net.n_synapses == sum(p.n_connections for p in original.projections)
@@ -92,7 +93,7 @@ def test_export_refuses_a_network_without_kept_connectivity(tmp_path):
 def test_load_names_a_file_of_the_wrong_format(tmp_path):
     bad = tmp_path / "bad.npz"
     np.savez(bad, meta=np.frombuffer(json.dumps({"format": "other"}).encode(), np.uint8))
-    with pytest.raises(edsim.FileFormatError, match="format 'other', expected 'edsim-bench-network'"):
+    with pytest.raises(edsim.FileFormatError, match="'other', expected 'edsim-bench-network'"):
         networks.load(bad)
 
 
@@ -171,8 +172,9 @@ def _fake_results() -> dict:
                 "peak_rss_mb": 50.0, "rate_hz": 5.0, "cv_isi_mean": float("nan"), **kw}
 
     runs = [row("event_driven_cuba", "edsim", 1, 0.1), row("event_driven_cuba", "nest", 1, 1.0),
-            {"network": "event_driven_cuba", "key": "event_driven_cuba", "simulator": "brian2-runtime",
-             "seed": 1, "status": "skipped", "note": "brian2 not installed"}]
+            {"network": "event_driven_cuba", "key": "event_driven_cuba",
+             "simulator": "brian2-runtime", "seed": 1, "status": "skipped",
+             "note": "brian2 not installed"}]
     for x, (te, tc) in zip((10.0, 100.0, 1000.0), ((0.1, 1.0), (0.5, 1.0), (3.0, 1.0))):
         runs.append(row("sweep", "edsim", 1, te, input_rate_hz=x))
         runs.append(row("sweep", "nest", 1, tc, input_rate_hz=x))
@@ -183,9 +185,9 @@ def _fake_results() -> dict:
                         "variants": {"event_driven_cuba": "NEST variant"},
                         "simulator_variants": {"edsim": "event-driven", "nest": "NEST"}},
                "runs": runs,
-               "agreement": [{"network": "event_driven_cuba", "candidate": "edsim", "reference": "nest",
-                              "ks_rate": 0.05, "ks_cv": float("nan"), "ks_rate_spread": 0.1,
-                              "ks_cv_spread": None}],
+               "agreement": [{"network": "event_driven_cuba", "candidate": "edsim",
+                              "reference": "nest", "ks_rate": 0.05, "ks_cv": float("nan"),
+                              "ks_rate_spread": 0.1, "ks_cv_spread": None}],
                "ratios": driver.ratios(runs, 1),
                "sweep_crossovers": driver.sweep_crossovers(runs)}
     return results

@@ -88,9 +88,11 @@ class Config:
                                      f"{', '.join(networks.NETWORK_NAMES)}")
         for name in self.simulators:
             if name not in SIMULATORS:
-                raise ParameterError(f"unknown simulator {name!r}; available: {', '.join(SIMULATORS)}")
+                raise ParameterError(f"unknown simulator {name!r}; available: "
+                                     f"{', '.join(SIMULATORS)}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise ParameterError(f"seeds must be one or more distinct whole numbers (got {self.seeds})")
+            raise ParameterError(f"seeds must be one or more distinct whole numbers "
+                                 f"(got {self.seeds})")
         for s in self.seeds:
             if s < 1:
                 raise ParameterError(f"seeds must be >= 1 (got {s}): NEST's rng_seed needs it")
@@ -123,7 +125,9 @@ class Config:
     def rates(self) -> list[float]:
         if self.sweep_rates is not None:
             return list(self.sweep_rates)
-        return [SWEEP_RATES[0], SWEEP_RATES[3], SWEEP_RATES[-1]] if self.quick else list(SWEEP_RATES)
+        if self.quick:
+            return [SWEEP_RATES[0], SWEEP_RATES[3], SWEEP_RATES[-1]]
+        return list(SWEEP_RATES)
 
 
 def available(simulator: str) -> bool:
@@ -194,20 +198,22 @@ def run_one(net_file: Path, net: networks.Exported, key: str, simulator: str, se
     code = _subprocess(cmd, log_file)
     if code != 0 or not row_file.exists():
         tail = log_file.read_text().strip().splitlines()[-1:] if log_file.exists() else []
-        return {**base, "status": "failed",
-                "note": f"exit status {code}; see {log_file}" + (f": {tail[0][:160]}" if tail else "")}
+        note = f"exit status {code}; see {log_file}" + (f": {tail[0][:160]}" if tail else "")
+        return {**base, "status": "failed", "note": note}
     row = json.loads(row_file.read_text())
     if "skipped" in row:
         return {**base, "status": "skipped", "note": row["skipped"]}
-    row.update(key=key, status="ok", spikes_file=str(spikes_file), total_wall_s=time.perf_counter() - t0)
+    row.update(key=key, status="ok", spikes_file=str(spikes_file),
+               total_wall_s=time.perf_counter() - t0)
     return row
 
 
 def _describe(row: dict) -> str:
     if row["status"] != "ok":
         return f"{row['status']}: {row['note']}"
-    return (f"build {row['build_s']:.2f} s, sim {row['sim_s']:.3g} s (RTF {row['realtime_factor']:.3g}), "
-            f"{row['synaptic_events_per_s'] / 1e6:.3g} M syn. events/s, {row['peak_rss_mb']:.0f} MB, "
+    return (f"build {row['build_s']:.2f} s, sim {row['sim_s']:.3g} s "
+            f"(RTF {row['realtime_factor']:.3g}), {row['synaptic_events_per_s'] / 1e6:.3g} M syn. "
+            f"events/s, {row['peak_rss_mb']:.0f} MB, "
             f"{row['rate_hz']:.2f} Hz, CV {row['cv_isi_mean']:.2f}")
 
 
@@ -233,7 +239,8 @@ def agreement(rows: list[dict], net: networks.Exported, seeds: list[int]) -> lis
                 continue
             c, r = dist[(cand, s0)], dist[(ref, s0)]
             entry = {"network": net.name, "candidate": cand, "reference": ref,
-                     "ks_rate": stats.ks_distance(c[0], r[0]), "ks_cv": stats.ks_distance(c[1], r[1]),
+                     "ks_rate": stats.ks_distance(c[0], r[0]),
+                     "ks_cv": stats.ks_distance(c[1], r[1]),
                      "ks_rate_spread": None, "ks_cv_spread": None}
             if len(seeds) > 1 and (ref, seeds[1]) in dist:
                 r2 = dist[(ref, seeds[1])]
@@ -244,7 +251,7 @@ def agreement(rows: list[dict], net: networks.Exported, seeds: list[int]) -> lis
 
 
 def ratios(rows: list[dict], seed: int) -> list[dict]:
-    """edsim RTF over Brian2 standalone's and NEST's, per network (first seed), with issue 4's target."""
+    """edsim RTF over each peer's, per network (first seed), with issue 4's target."""
     by = {(r["network"], r["simulator"]): r for r in rows
           if r["status"] == "ok" and r["seed"] == seed and r["network"] != "sweep"}
     out = []

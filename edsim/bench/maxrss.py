@@ -1,4 +1,4 @@
-"""Run a command and write its peak resident memory: ``python -m edsim.bench.maxrss OUT.json CMD...``.
+"""Run a command, write its peak memory: ``python -m edsim.bench.maxrss OUT.json CMD...``.
 
 Used as Brian2 standalone's run command, so that the binary's own peak memory is measured apart
 from the compiler's and from the Python process that generated it. Exits with the command's status.

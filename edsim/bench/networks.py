@@ -25,9 +25,9 @@ import importlib
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -148,7 +148,8 @@ def build_sweep(seed: int, scale: float = 1.0, source_rate: float = 10.0):
 
 NETWORKS: dict[str, BenchNetwork] = {n.name: n for n in (
     BenchNetwork("coba", "B1 COBA", "Brette et al. 2007 benchmark 1, NEST variant (fixed "
-                 "in-degree 64+16, delay 0.1 ms, 300 Hz kick 1-51 ms)", 1000.0, _brette("coba"), 0.7),
+                 "in-degree 64+16, delay 0.1 ms, 300 Hz kick 1-51 ms)", 1000.0, _brette("coba"),
+                 0.7),
     BenchNetwork("cuba", "B2 CUBA", "benchmark 2, NEST variant, published -90 pA inhibition",
                  1000.0, _brette("cuba"), 0.5),
     BenchNetwork("coba_hh", "B3 COBA-HH", "benchmark 3 (Traub-Miles HH), NEST variant with kick, "
@@ -208,9 +209,11 @@ def export(net: edsim.Network, path: str | Path, *, name: str, duration: float, 
         Anything else worth keeping (JSON-serialisable), e.g. the sweep's input rate.
     """
     if not net.keep_connectivity:
-        raise ParameterError("export needs a network built with edsim.Network(keep_connectivity=True)")
+        raise ParameterError("export needs a network built with "
+                             "edsim.Network(keep_connectivity=True)")
     if net.t != 0.0:
-        raise ParameterError(f"export needs a network that has not run yet (it is at t = {net.t} ms)")
+        raise ParameterError(f"export needs a network that has not run yet (it is at t = "
+                             f"{net.t} ms)")
     arrays: dict[str, np.ndarray] = {}
     pops = []
     for pop in net.populations:
@@ -268,7 +271,7 @@ class Population:
 
 @dataclass(frozen=True)
 class Projection:
-    """Synapses of an exported network: population-local ``pre``/``post``, ``weight``, ``delay`` (ms)."""
+    """Exported synapses: population-local ``pre``/``post``, ``weight``, ``delay`` (ms)."""
 
     name: str
     pre: str
@@ -393,7 +396,8 @@ def load(path: str | Path) -> Exported:
             pops.append(Population(k, p["name"], p["n"], "poisson", rate=p["rate"],
                                    start=p["start"], stop=p["stop"]))
         else:
-            pops.append(Population(k, p["name"], p["n"], "neuron", p["model"], p["params"], p["dt"]))
+            pops.append(Population(k, p["name"], p["n"], "neuron", p["model"], p["params"],
+                                   p["dt"]))
     projs = [Projection(p["name"], p["pre"], p["post"], p["receptor"],
                         arrays[f"proj/{k}/pre"].astype(np.int64),
                         arrays[f"proj/{k}/post"].astype(np.int64),

@@ -111,11 +111,13 @@ def sweep_table(results: dict) -> str:
     points = sweep_points(results)
     sims = [s for s in SIMULATORS if s in points]
     rates = sorted({r["input_rate_hz"] for rows in points.values() for r in rows})
-    head = ["input rate per neuron (Hz)", "output rate (Hz, edsim)"] + [f"{s} sim CPU (s)" for s in sims]
+    head = (["input rate per neuron (Hz)", "output rate (Hz, edsim)"]
+            + [f"{s} sim CPU (s)" for s in sims])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for x in rates:
         cells = [f"{x:g}"]
-        out_rate = next((r["rate_hz"] for r in points.get("edsim", []) if r["input_rate_hz"] == x), None)
+        out_rate = next((r["rate_hz"] for r in points.get("edsim", [])
+                         if r["input_rate_hz"] == x), None)
         cells.append(_fmt(out_rate, "{:.2f}"))
         for s in sims:
             v = next((r["sim_s"] for r in points[s] if r["input_rate_hz"] == x), None)
@@ -149,7 +151,8 @@ def markdown(results: dict) -> str:
         "every simulator. A shared machine makes timings noisy: compare within one run.",
         "",
         "Variants: " + "; ".join(f"{_label(k)}: {v}" for k, v in meta["variants"].items()) + ".",
-        "Simulators: " + "; ".join(f"{k}: {v}" for k, v in meta["simulator_variants"].items()) + ".",
+        "Simulators: "
+        + "; ".join(f"{k}: {v}" for k, v in meta["simulator_variants"].items()) + ".",
     ]
     if results["ratios"]:
         parts += ["", "## Speed against the targets", "", ratio_table(results)]
@@ -163,7 +166,8 @@ def markdown(results: dict) -> str:
                   "distance is not larger.", "", agreement_table(results)]
     if any(r["network"] == "sweep" for r in results["runs"]):
         parts += ["", "## Activity sweep", "",
-                  f"{SWEEP_N} IF_cond_exp cells (benchmark 1's cell), no recurrence, each receiving "
+                  f"{SWEEP_N} IF_cond_exp cells (benchmark 1's cell), no recurrence, each "
+                  "receiving "
                   f"{SWEEP_K_IN} excitatory synapses ({SWEEP_WEIGHT * 1e3:g} nS) from a pool of "
                   f"{SWEEP_N_SOURCES} Poisson sources (scaled with --quick); the source rate "
                   "varies. Crossovers interpolated in log-log between neighbouring points.", "",

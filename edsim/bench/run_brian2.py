@@ -27,9 +27,9 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 
 import numpy as np
 
@@ -60,17 +60,18 @@ class Brian2Model:
     gate_refractory: bool = False
 
 
-_LIF_NS = lambda p, u: {
-    "c_m": p["cm"] * u.nF, "tau_m": p["tau_m"] * u.ms, "v_rest": p["v_rest"] * u.mV,
-    "v_thresh": p["v_thresh"] * u.mV, "v_reset": p["v_reset"] * u.mV,
-    "i_offset": p["i_offset"] * u.nA}
+def _lif_namespace(p: dict, u) -> dict:
+    return {"c_m": p["cm"] * u.nF, "tau_m": p["tau_m"] * u.ms, "v_rest": p["v_rest"] * u.mV,
+            "v_thresh": p["v_thresh"] * u.mV, "v_reset": p["v_reset"] * u.mV,
+            "i_offset": p["i_offset"] * u.nA}
 
 MODELS = {
     "IF_cond_exp": Brian2Model(
-        """dv/dt = (g_leak*(v_rest - v) + ge*(e_rev_E - v) + gi*(e_rev_I - v) + i_offset)/c_m : volt (unless refractory)
+        """dv/dt = (g_leak*(v_rest - v) + i_syn + i_offset)/c_m : volt (unless refractory)
+        i_syn = ge*(e_rev_E - v) + gi*(e_rev_I - v) : amp
         dge/dt = -ge/tau_syn_E : siemens
         dgi/dt = -gi/tau_syn_I : siemens""",
-        lambda p, u: {**_LIF_NS(p, u), "g_leak": p["cm"] / p["tau_m"] * u.uS,
+        lambda p, u: {**_lif_namespace(p, u), "g_leak": p["cm"] / p["tau_m"] * u.uS,
                       "tau_syn_E": p["tau_syn_E"] * u.ms, "tau_syn_I": p["tau_syn_I"] * u.ms,
                       "e_rev_E": p["e_rev_E"] * u.mV, "e_rev_I": p["e_rev_I"] * u.mV},
         "v >= v_thresh", "v = v_reset", "exponential_euler",
@@ -80,28 +81,32 @@ MODELS = {
         """dv/dt = (v_rest - v)/tau_m + (ie + ii + i_offset)/c_m : volt (unless refractory)
         die/dt = -ie/tau_syn_E : amp
         dii/dt = -ii/tau_syn_I : amp""",
-        lambda p, u: {**_LIF_NS(p, u), "tau_syn_E": p["tau_syn_E"] * u.ms,
+        lambda p, u: {**_lif_namespace(p, u), "tau_syn_E": p["tau_syn_E"] * u.ms,
                       "tau_syn_I": p["tau_syn_I"] * u.ms},
         "v >= v_thresh", "v = v_reset", "exact",
         {"v": ("v", "mV"), "isyn_exc": ("ie", "nA"), "isyn_inh": ("ii", "nA")},
         {"excitatory": "ie", "inhibitory": "ii"}, "nA"),
     "IF_curr_delta": Brian2Model(
         "dv/dt = (v_rest - v)/tau_m + i_offset/c_m : volt (unless refractory)",
-        _LIF_NS, "v >= v_thresh", "v = v_reset", "exact", {"v": ("v", "mV")},
+        _lif_namespace, "v >= v_thresh", "v = v_reset", "exact", {"v": ("v", "mV")},
         {"excitatory": "v", "inhibitory": "v"}, "mV", gate_refractory=True),
     "HH_cond_exp": Brian2Model(
-        """dv/dt = (g_leak*(e_rev_leak - v) - gbar_Na*(m*m*m)*h*(v - e_rev_Na) - gbar_K*(n*n*n*n)*(v - e_rev_K) + ge*(e_rev_E - v) + gi*(e_rev_I - v) + i_offset)/c_m : volt
+        """dv/dt = (g_leak*(e_rev_leak - v) + i_Na + i_K + i_syn + i_offset)/c_m : volt
+        i_Na = gbar_Na*(m*m*m)*h*(e_rev_Na - v) : amp
+        i_K = gbar_K*(n*n*n*n)*(e_rev_K - v) : amp
+        i_syn = ge*(e_rev_E - v) + gi*(e_rev_I - v) : amp
         dm/dt = alpha_m*(1 - m) - beta_m*m : 1
         dn/dt = alpha_n*(1 - n) - beta_n*n : 1
         dh/dt = alpha_h*(1 - h) - beta_h*h : 1
         dge/dt = -ge/tau_syn_E : siemens
         dgi/dt = -gi/tau_syn_I : siemens
-        alpha_m = 0.32*(mV**-1)*(13*mV - v + v_offset)/(exp((13*mV - v + v_offset)/(4*mV)) - 1.)/ms : Hz
-        beta_m = 0.28*(mV**-1)*(v - v_offset - 40*mV)/(exp((v - v_offset - 40*mV)/(5*mV)) - 1)/ms : Hz
-        alpha_h = 0.128*exp((17*mV - v + v_offset)/(18*mV))/ms : Hz
-        beta_h = 4./(1 + exp((40*mV - v + v_offset)/(5*mV)))/ms : Hz
-        alpha_n = 0.032*(mV**-1)*(15*mV - v + v_offset)/(exp((15*mV - v + v_offset)/(5*mV)) - 1.)/ms : Hz
-        beta_n = .5*exp((10*mV - v + v_offset)/(40*mV))/ms : Hz""",
+        u = (v - v_offset)/mV : 1
+        alpha_m = 0.32*(13 - u)/(exp((13 - u)/4) - 1)/ms : Hz
+        beta_m = 0.28*(u - 40)/(exp((u - 40)/5) - 1)/ms : Hz
+        alpha_h = 0.128*exp((17 - u)/18)/ms : Hz
+        beta_h = 4/(1 + exp((40 - u)/5))/ms : Hz
+        alpha_n = 0.032*(15 - u)/(exp((15 - u)/5) - 1)/ms : Hz
+        beta_n = 0.5*exp((10 - u)/40)/ms : Hz""",
         lambda p, u: {"c_m": p["cm"] * u.nF, "g_leak": p["g_leak"] * u.uS,
                       "gbar_Na": p["gbar_Na"] * u.uS, "gbar_K": p["gbar_K"] * u.uS,
                       "e_rev_leak": p["e_rev_leak"] * u.mV, "e_rev_Na": p["e_rev_Na"] * u.mV,
@@ -158,8 +163,9 @@ def build(net: Exported, seed: int, u):
             n_in = max(1, int(np.ceil(pre.rate * net.dt * 1e-3 / _BINOMIAL_P)))
             w = float(proj.weight) * float(w_unit)   # SI base unit of the target variable
             base = {"mV": "volt", "uS": "siemens", "nA": "amp"}[m.weight_unit]
+            weight = f"{w!r}*{base}{gate.format('')}"
             objects.append(u.PoissonInput(groups[proj.post], target_var, n_in,
-                                          pre.rate / n_in * u.Hz, weight=f"{w!r}*{base}{gate.format('')}"))
+                                          pre.rate / n_in * u.Hz, weight=weight))
             continue
         if pre.kind == "poisson" and pre.name not in groups:
             if pre.start == 0.0 and pre.stop is None:

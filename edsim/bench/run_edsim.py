@@ -44,7 +44,7 @@ class ArrayEdges:
 
 
 def build(net: Exported, seed: int, clock: bool = False, table_dir=None):
-    """The exported network as an ``edsim.Network`` with ``seed``, and one recorder per neuron population.
+    """The exported network as an ``edsim.Network`` with ``seed``; a recorder per neuron population.
 
     Populations are created in the exported order, so global ids, and with them the Poisson
     streams (keyed by seed and source id), are those of the original network: with the
@@ -87,16 +87,15 @@ def run(net: Exported, args) -> dict:
     sim_wall, sim_cpu = time.perf_counter() - t0, time.process_time() - c0
     stats = sim.stats()
     spikes = {name: (rec.spikes.t, rec.spikes.i) for name, rec in recs.items()}
-    if clock:
-        variant = f"clock-driven RK4, dt {net.dt:g} ms"
-    else:
-        kinds = {"IF_cond_exp": "tables", "IF_curr_exp": "closed form",
-                 "IF_curr_delta": "closed form", "HH_cond_exp": "time-driven RK4, dt 0.1 ms"}
-        variant = "event-driven, " + ", ".join(sorted({kinds.get(m, m) for m in net.models()}))
+    kinds = {f"time-driven RK4 at {p.dt:g} ms" if p.dt is not None else
+             "event-driven, tables" if p.model.engine == "table" else "event-driven, closed form"
+             for p in sim.populations if isinstance(p.model, edsim.models.Model)}
+    variant = f"edsim {edsim.__version__}: " + "; ".join(sorted(kinds))
+    per_synapse = stats["bytes_synapses"] / max(stats["n_synapses"], 1)
     return finish(net, args, simulator=args.simulator, variant=variant, spikes=spikes,
                   build_s=build_s, sim_s=sim_cpu, sim_wall_s=sim_wall, sim_clock="cpu",
                   extra={"edsim_synaptic_events": stats["n_synaptic_events"],
-                         "bytes_per_synapse": stats["bytes_synapses"] / max(stats["n_synapses"], 1)})
+                         "bytes_per_synapse": per_synapse})
 
 
 def main(argv=None) -> int:

@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -77,8 +77,8 @@ def _hh(p: dict) -> dict:
 
 MODELS = {
     "IF_cond_exp": NestModel("iaf_cond_exp", _cond_exp,
-                             {"v": ("V_m", 1.0), "gsyn_exc": ("g_ex", 1e3), "gsyn_inh": ("g_in", 1e3)},
-                             1e3, -1.0, False),
+                             {"v": ("V_m", 1.0), "gsyn_exc": ("g_ex", 1e3),
+                              "gsyn_inh": ("g_in", 1e3)}, 1e3, -1.0, False),
     "IF_curr_exp": NestModel("iaf_psc_exp_ps", _curr_exp,
                              {"v": ("V_m", 1.0), "isyn_exc": ("I_syn_ex", 1e3),
                               "isyn_inh": ("I_syn_in", 1e3)}, 1e3, 1.0, True),
@@ -175,7 +175,8 @@ def run(net: Exported, args) -> dict:
         spikes[pop.name] = (np.asarray(ev["times"], float),
                             np.asarray(ev["senders"], np.int64) - first)
     return finish(net, args, simulator="nest", variant=f"NEST {nest.__version__}: {variant(net)}",
-                  spikes=spikes, build_s=build_s, sim_s=sim_cpu, sim_wall_s=sim_wall, sim_clock="cpu")
+                  spikes=spikes, build_s=build_s, sim_s=sim_cpu, sim_wall_s=sim_wall,
+                  sim_clock="cpu")
 
 
 def main(argv=None) -> int:

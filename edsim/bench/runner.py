@@ -10,9 +10,10 @@ Row fields (units in the names): ``build_s`` (set-up: model creation, connection
 generation and compilation, NEST's ``Prepare``), ``sim_s`` (the simulation proper: CPU time of
 the one thread that simulates, see ``sim_clock``; CPU rather than wall time because Brian2's C++
 standalone binary measures its run loop that way and because CPU time is what a shared machine
-disturbs least; on an idle core the two agree), ``sim_wall_s`` (wall time of the same phase where
-measured), ``realtime_factor`` (``sim_s`` per biological second), ``synaptic_events`` (recurrent spikes times their out-degree
-plus the expected number of Poisson input events, the same count for every simulator),
+disturbs least; on an idle core the two agree), ``sim_wall_s`` (wall time of the same phase
+where measured), ``realtime_factor`` (``sim_s`` per biological second), ``synaptic_events``
+(recurrent spikes times their out-degree plus the expected number of Poisson input events, the
+same count for every simulator),
 ``synaptic_events_per_s``, ``peak_rss_mb`` (of the process that simulated), ``rate_hz``,
 ``cv_isi_mean``.
 """
@@ -32,7 +33,7 @@ from edsim.bench.networks import Exported, load
 
 
 class Unsupported(Exception):
-    """The simulator cannot run this network faithfully; the message says why (a skip, not an error)."""
+    """The simulator cannot run this network faithfully; the message says why (a skip)."""
 
 
 def parse_args(argv=None, simulators: tuple[str, ...] = ()) -> argparse.Namespace:
@@ -134,7 +135,7 @@ def distributions(spikes: dict, net: Exported) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_main(run, simulators: tuple[str, ...], argv=None) -> int:
-    """Entry point of a runner: parse, load, ``run(net, args)``, and turn Unsupported into a skip."""
+    """Entry point of a runner: parse, load, ``run(net, args)``; Unsupported becomes a skip."""
     args = parse_args(argv, simulators)
     net = load(args.network)
     try:

@@ -103,7 +103,7 @@ def ks_distance(a, b) -> float:
 
 @dataclass(frozen=True)
 class Crossover:
-    """Where curve ``y_event`` crosses ``y_clock``: at ``x`` (unit of the x axis), where both are ``y``.
+    """Where curve ``y_event`` crosses ``y_clock``: at ``x`` (x's unit), where both are ``y``.
 
     ``direction`` is ``"event slower above"`` when the event-driven curve is below (faster) on
     the left and above (slower) on the right, ``"event faster above"`` the other way round.
@@ -115,7 +115,7 @@ class Crossover:
 
 
 def crossovers(x, y_event, y_clock) -> list[Crossover]:
-    """Crossings of two positive curves sampled at the same increasing ``x``, interpolated in log-log.
+    """Crossings of two positive curves sampled at the same increasing ``x``, in log-log.
 
     Between neighbouring samples ``k`` and ``k + 1`` where ``d = log(y_event / y_clock)`` changes
     sign (``d <= 0`` on one side, ``d > 0`` on the other), ``log d`` is taken as linear in
