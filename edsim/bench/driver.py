@@ -295,6 +295,7 @@ def sweep_crossovers(rows: list[dict]) -> list[dict]:
 def run(cfg: Config) -> dict:
     """Run everything ``cfg`` asks for; the results that :mod:`edsim.bench.report` writes."""
     cfg.out.mkdir(parents=True, exist_ok=True)
+    cfg.out = cfg.out.resolve()
     started = time.time()
     rows, agree = [], []
     for name in (n for n in cfg.networks if n != "sweep"):

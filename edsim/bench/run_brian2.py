@@ -227,7 +227,8 @@ def run_runtime(net: Exported, args, u) -> dict:
 
 
 def run_standalone(net: Exported, args, u) -> dict:
-    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="edsim_brian2_"))
+    # absolute: Brian2 changes into the project folder before it runs the binary
+    work = Path(args.work or tempfile.mkdtemp(prefix="edsim_brian2_")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     u.set_device("cpp_standalone", build_on_run=False, directory=str(work))
