@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.edsim-installed
+COMPARE_STAMP := $(VENV)/.edsim-compare-installed
 export EDSIM_TABLE_DIR ?= $(CURDIR)/tables/cache
 CSRC := $(wildcard csrc/*.c csrc/*.h csrc/*.def)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -40,8 +41,14 @@ pytest: tables
 
 test: ctest pytest
 
-bench: tables
-	$(PY) -m edsim bench
+# The comparison simulators (NEST, Brian2) as the optional extra `compare`: only `make bench` needs them.
+$(COMPARE_STAMP): $(STAMP)
+	$(PY) -m pip install -q --no-build-isolation -e '.[test,compare]'
+	touch $(COMPARE_STAMP)
+
+# edsim, NEST and Brian2 side by side: out/bench/bench.{json,md}, speed.png, sweep.png (~15 min).
+bench: tables $(COMPARE_STAMP)
+	$(PY) -m edsim bench --out out/bench
 
 clean:
 	rm -rf $(VENV) build csrc/tests/bin edsim/_core*.so edsim/_core.c *.egg-info

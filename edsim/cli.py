@@ -4,7 +4,7 @@
     edsim tables build mymodels:QIF tau_m=12               ... of a model declared by its equations
     edsim tables info FILE                                  axes, size, accuracy, parameters
     edsim run coba [scenario options]                       run scenarios/coba.py
-    edsim bench                                             time the standard networks
+    edsim bench [--simulators edsim,nest,...] [--quick]    edsim, NEST and Brian2 side by side
     edsim bench-loop                                        closed-loop benchmark (edsim.bench_loop)
     edsim serve loop10k --port 7411                         serve a closed loop over a socket
 """
@@ -12,11 +12,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import runpy
 import sys
-import time
 from pathlib import Path
 
 from edsim.errors import EdsimError, ParameterError
@@ -131,95 +129,24 @@ def _run(args) -> int:
     return 0
 
 
-BENCH_NETWORKS = ("coba", "cuba", "event_driven_cuba", "coba_hh", "brunel")
-BENCH_DEFAULT = ("coba", "cuba", "event_driven_cuba", "brunel")
-_BENCH_COLUMNS = (
-    ("network", "network", "{}"), ("neurons", "neurons", "{}"), ("synapses", "synapses", "{}"),
-    ("build_s", "build (s)", "{:.2f}"), ("sim_s", "sim (s)", "{:.2f}"),
-    ("realtime_factor", "RTF", "{:.3g}"), ("synaptic_events_per_s", "syn. events/s", "{:.3g}"),
-    ("peak_rss_mb", "peak RSS (MB)", "{:.0f}"), ("rate_hz", "rate (Hz)", "{:.2f}"),
-    ("cv_isi_mean", "CV ISI", "{:.2f}"),
-)
-
-
-def _bench_one(network: str, seed: int, duration: float, brunel_scale: float) -> dict:
-    """Build and run one network; the row of ``edsim bench`` (peak RSS of this process)."""
-    import resource
-
-    if str(SCENARIOS) not in sys.path:
-        sys.path.insert(0, str(SCENARIOS))
-    import importlib
-
-    module = importlib.import_module(network)
-    scale = brunel_scale if network == "brunel" else 1.0
-    t0 = time.perf_counter()
-    net, recs = module.build(seed=seed, scale=scale)
-    build_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    net.run(duration)
-    sim_s = time.perf_counter() - t0
-    s = module.summarize(net, recs, duration, sim_s)
-    s.update(network=network, seed=seed, scale=scale, build_s=build_s, sim_s=sim_s,
-             engine="edsim",
-             peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
-    return s
-
-
-def _bench_isolated(network: str, seed: int, duration: float, brunel_scale: float) -> dict:
-    """``_bench_one`` in a fresh interpreter, so that its peak RSS is this network's alone."""
-    import subprocess
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "row.json"
-        code = ("import json, sys; from edsim.cli import _bench_one; "
-                f"row = _bench_one({network!r}, {seed!r}, {duration!r}, {brunel_scale!r}); "
-                f"open({str(out)!r}, 'w').write(json.dumps(row))")
-        proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.DEVNULL)
-        if proc.returncode != 0 or not out.exists():
-            raise EdsimError(f"bench of {network} failed (exit status {proc.returncode})")
-        return json.loads(out.read_text())
-
-
-def _bench_markdown(rows: list[dict], duration: float, seed: int) -> str:
-    lines = [f"edsim bench: {duration:g} ms of biological time, seed {seed}; one process per "
-             "network unless --in-process (peak RSS is then the process's peak so far)", "",
-             "| " + " | ".join(h for _, h, _ in _BENCH_COLUMNS) + " |",
-             "|" + "---|" * len(_BENCH_COLUMNS)]
-    for row in rows:
-        cells = []
-        for key, _, fmt in _BENCH_COLUMNS:
-            value = row[key]
-            if key == "network" and row.get("scale", 1.0) != 1.0:
-                value = f"{value} (scale {row['scale']:g})"
-            cells.append(fmt.format(value))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def _bench(args) -> int:
-    if args.duration <= 0:
-        raise ParameterError(f"--duration must be > 0 ms (got {args.duration})")
-    if not args.brunel_scale > 0:
-        raise ParameterError(f"--brunel-scale must be > 0 (got {args.brunel_scale})")
-    run = _bench_one if args.in_process else _bench_isolated
-    rows = []
-    for network in args.networks:
-        s = run(network, args.seed, args.duration, args.brunel_scale)
-        rows.append(s)
-        if not args.quiet:
-            print(f"{network}: build {s['build_s']:.2f} s, sim {s['sim_s']:.2f} s, "
-                  f"RTF {s['realtime_factor']:.3g}, "
-                  f"{s['synaptic_events_per_s'] / 1e6:.2f} M synaptic events/s, "
-                  f"peak RSS {s['peak_rss_mb']:.0f} MB, rate {s['rate_hz']:.2f} Hz, "
-                  f"CV {s['cv_isi_mean']:.2f}", file=sys.stderr)
-    table = _bench_markdown(rows, args.duration, args.seed)
-    print(table)
-    if args.markdown:
-        Path(args.markdown).write_text(table)
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
-    return 0
+    from edsim.bench import driver, report
+
+    seeds = args.seeds or ([args.seed] if args.seed is not None else None)
+    if seeds is None:
+        seeds = [1] if args.quick else [1, 2]
+    cfg = driver.Config(
+        networks=args.networks,
+        simulators=[s.strip() for s in args.simulators.split(",") if s.strip()],
+        seeds=seeds, duration=args.duration, brunel_scale=args.brunel_scale,
+        sweep_rates=args.sweep_rates, quick=args.quick, out=args.out)
+    results = driver.run(cfg)
+    print(report.write(results, args.out, args.json, args.markdown))
+    failed = [r for r in results["runs"] if r["status"] == "failed"]
+    for r in failed:
+        print(f"edsim bench: {r['simulator']} on {r['key']} seed {r['seed']} failed: {r['note']}",
+              file=sys.stderr)
+    return 1 if failed else 0
 
 
 def main(argv=None) -> int:
@@ -242,17 +169,45 @@ def main(argv=None) -> int:
     r.add_argument("scenario")
     r.add_argument("rest", nargs=argparse.REMAINDER)
     r.set_defaults(func=_run)
-    be = sub.add_parser("bench", help="time the standard networks")
-    be.add_argument("--networks", nargs="+", choices=BENCH_NETWORKS, default=list(BENCH_DEFAULT),
-                    help="networks to run (default: %(default)s)")
-    be.add_argument("--duration", type=float, default=1000.0, help="biological time (ms)")
-    be.add_argument("--seed", type=int, default=1)
-    be.add_argument("--brunel-scale", type=float, default=0.2,
-                    help="size factor of the Brunel network (1 = 12,500 neurons, 15.6 M synapses)")
-    be.add_argument("--json", default=None, help="write the rows as JSON here")
-    be.add_argument("--markdown", default=None, help="write the markdown table here")
-    be.add_argument("--in-process", action="store_true",
-                    help="run every network in this process (peak RSS then accumulates)")
+    from edsim.bench import SIMULATORS
+    from edsim.bench.networks import NETWORK_NAMES
+
+    be = sub.add_parser(
+        "bench", help="the standard networks side by side in edsim, NEST and Brian2",
+        description="Run the standard networks (Brette et al. 2007 B1-B4, Brunel 2000) and an "
+        "activity sweep on the identical network (edsim's exported neurons, synapses and "
+        "stimulus) in each simulator, one fresh process per run; writes bench.json, bench.md, "
+        "speed.png and sweep.png to --out. Simulators that are not installed are skipped with a "
+        "note (pip install -e '.[compare]', or make bench).",
+        epilog="simulators: edsim (event-driven: tables, closed forms), edsim-clock (the same "
+        "equations time-driven at 0.1 ms, where the model has a time-driven version), nest "
+        "(precise-spike-time models where NEST has them, else grid models at 0.1 ms), "
+        "brian2-runtime (Cython), brian2-standalone (C++ standalone, simulation loop timed by "
+        "the binary). All single-threaded.")
+    be.add_argument("--simulators", default=",".join(SIMULATORS), metavar="LIST",
+                    help="comma-separated, from: %(default)s (default: all)")
+    be.add_argument("--networks", nargs="+", choices=NETWORK_NAMES, default=list(NETWORK_NAMES),
+                    metavar="NAME", help="from: " + ", ".join(NETWORK_NAMES) + " (default: all)")
+    be.add_argument("--duration", type=float, default=None,
+                    help="biological time of every run (ms); default per network: 1000 "
+                    "(B1, B2, B4), 200 (B3), 500 (Brunel, each sweep point)")
+    be.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
+                    help="the first builds the network; each further seed reruns every simulator "
+                    "with a new initial state and Poisson streams for the seed-to-seed spread "
+                    "(default: 1 2; --quick: 1)")
+    be.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)
+    be.add_argument("--quick", action="store_true",
+                    help="small networks, 100 ms, three sweep points: a smoke test of the set-up")
+    be.add_argument("--brunel-scale", type=float, default=None,
+                    help="size factor of the Brunel network (default 0.2; 1 = 12,500 neurons, "
+                    "15.6 M synapses)")
+    be.add_argument("--sweep-rates", type=float, nargs="+", default=None, metavar="HZ",
+                    help="Poisson source rates of the sweep (Hz, increasing; each neuron gets 100 "
+                    "sources; default: 7 rates from 0.316 to 31.6)")
+    be.add_argument("--out", type=Path, default=Path("out/bench"), help="output folder (default: "
+                    "%(default)s)")
+    be.add_argument("--json", type=Path, default=None, help="also write the JSON here")
+    be.add_argument("--markdown", type=Path, default=None, help="also write the markdown here")
     be.set_defaults(func=_bench)
     from edsim import bench_loop
     from edsim.serve import add_subcommand as add_serve

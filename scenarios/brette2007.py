@@ -48,9 +48,14 @@ class Benchmark:
     default_seed: int = 1                       # the command line's default seed
 
 
-def build(bench: Benchmark, seed: int = 1, scale: float = 1.0, record_v: int = 0, table_dir=None):
-    """The benchmark network; ``scale`` shrinks populations and in-degrees together."""
-    net = edsim.Network(seed=seed, table_dir=table_dir)
+def build(bench: Benchmark, seed: int = 1, scale: float = 1.0, record_v: int = 0, table_dir=None,
+          keep_connectivity: bool = False):
+    """The benchmark network; ``scale`` shrinks populations and in-degrees together.
+
+    ``keep_connectivity`` keeps each projection's edges so the network can be exported
+    (``edsim bench`` runs the identical network in NEST and Brian2).
+    """
+    net = edsim.Network(seed=seed, table_dir=table_dir, keep_connectivity=keep_connectivity)
     n_exc, n_inh = int(round(N_EXC * scale)), int(round(N_INH * scale))
     exc = net.population(n_exc, bench.model, name="exc", dt=bench.dt)
     inh = net.population(n_inh, bench.model, name="inh", dt=bench.dt)
@@ -106,10 +111,11 @@ def main(bench: Benchmark, argv=None) -> dict:
 
 
 def entry_points(bench: Benchmark):
-    """``build(seed, scale, record_v, table_dir)`` and ``main(argv)`` of one benchmark's script."""
+    """``build(seed, scale, record_v, table_dir, keep_connectivity)`` and ``main(argv)`` of one benchmark's script."""
 
-    def build_one(seed: int = 1, scale: float = 1.0, record_v: int = 0, table_dir=None):
-        return build(bench, seed, scale, record_v, table_dir)
+    def build_one(seed: int = 1, scale: float = 1.0, record_v: int = 0, table_dir=None,
+                  keep_connectivity: bool = False):
+        return build(bench, seed, scale, record_v, table_dir, keep_connectivity)
 
     def main_one(argv=None) -> dict:
         return main(bench, argv)

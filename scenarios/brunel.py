@@ -62,11 +62,14 @@ def cell(reset: float = 0.0) -> edsim.IF_curr_delta:
 
 
 def build(seed: int = 1, scale: float = 1.0, reset: float = 0.0, record_v: int = 0,
-          table_dir=None):
-    """The network and its recorders ``{"exc", "inh", "v"}``; ``scale`` shrinks N and in-degrees."""
+          table_dir=None, keep_connectivity: bool = False):
+    """The network and its recorders ``{"exc", "inh", "v"}``; ``scale`` shrinks N and in-degrees.
+
+    ``keep_connectivity`` keeps each projection's edges so the network can be exported.
+    """
     if not scale > 0:
         raise edsim.errors.ParameterError(f"scale must be > 0 (got {scale})")
-    net = edsim.Network(seed=seed, table_dir=table_dir)
+    net = edsim.Network(seed=seed, table_dir=table_dir, keep_connectivity=keep_connectivity)
     model = cell(reset)
     n_exc, n_inh = max(1, int(round(NE * scale))), max(1, int(round(NI * scale)))
     exc = net.population(n_exc, model, name="exc")

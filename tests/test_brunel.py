@@ -1,4 +1,4 @@
-"""The Brunel (2000) scenario, scaled down, and ``edsim bench``.
+"""The Brunel (2000) scenario, scaled down (its benchmark runs are in test_bench.py).
 
 Published figures (shared/BENCHMARKS.md: NEST 32 Hz, CV 0.17 with reset 0 mV; Brian2 37 Hz,
 CV 0.41 with reset 10 mV) hold for the full network only: scaling shrinks the in-degrees with J
@@ -8,7 +8,6 @@ reproducible and stores its synapses compactly, not its rate against the peers.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
@@ -19,7 +18,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scenarios"))
 import brunel  # noqa: E402
 
-from edsim import cli  # noqa: E402
 
 SCALE, DURATION = 0.05, 300.0
 
@@ -71,18 +69,3 @@ def test_scaled_brunel_is_deterministic(small_run):
 def test_paper_reset_is_selectable():
     net, _ = brunel.build(seed=1, scale=0.01, reset=10.0)
     assert net.populations[0].model.v_reset == 10.0
-
-
-def test_bench_writes_json_and_markdown(tmp_path):
-    jf, mf = tmp_path / "bench.json", tmp_path / "bench.md"
-    rc = cli.main(["--quiet", "bench", "--networks", "event_driven_cuba", "--duration", "200",
-                   "--json", str(jf), "--markdown", str(mf)])
-    assert rc == 0
-    rows = json.loads(jf.read_text())
-    assert [r["network"] for r in rows] == ["event_driven_cuba"]
-    for key in ("build_s", "sim_s", "realtime_factor", "synaptic_events_per_s", "peak_rss_mb",
-                "rate_hz", "cv_isi_mean", "seed", "duration_ms"):
-        assert key in rows[0], key
-    assert rows[0]["duration_ms"] == 200.0 and rows[0]["peak_rss_mb"] > 0
-    table = mf.read_text()
-    assert "| network |" in table and "event_driven_cuba" in table and "RTF" in table

@@ -1,0 +1,258 @@
+"""``edsim bench``: the exported network, the statistics, the report and a smoke run.
+
+The peers (NEST, Brian2) are optional: the last tests run only where they import, and check on a
+reduced benchmark 4 (the cleanest cross-check, shared/BENCHMARKS.md: NEST and Brian2 agree to ~2 %)
+that the identical network gives the same rate in each.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+import edsim
+from edsim.bench import driver, networks, report, run_edsim, stats
+from edsim.bench.runner import distributions, read_spikes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ---- the exported network ---------------------------------------------------------------------
+
+EXPORT_CASES = {  # name: (scale, duration ms, sweep source rate Hz)
+    "coba": (0.1, 200.0, None),                 # lookup tables, Poisson kick onto a view
+    "event_driven_cuba": (0.1, 200.0, None),    # closed form, no stimulus
+    "brunel": (0.02, 100.0, None),              # one Poisson source per neuron (OneToOne)
+    "sweep": (0.05, 200.0, 20.0),               # Poisson sources shared through FixedInDegree
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPORT_CASES))
+def test_exported_network_rebuilds_to_identical_spikes(name, tmp_path):
+    scale, duration, rate = EXPORT_CASES[name]
+    path = networks.build_and_export(name, tmp_path / f"{name}.npz", seed=3, duration=duration,
+                                     scale=scale, source_rate=rate)
+    if name == "sweep":
+        original, _ = networks.build_sweep(3, scale, rate)
+    else:
+        original, _ = networks.NETWORKS[name].build(3, scale)
+    recs = [original.record(p) for p in original.populations
+            if isinstance(p.model, edsim.models.Model)]
+    original.run(duration)
+    net = networks.load(path)
+    assert net.n_synapses == sum(p.n_connections for p in original.projections)
+    rebuilt, rebuilt_recs = run_edsim.build(net, seed=3)
+    rebuilt.run(duration)
+    n_spikes = 0
+    for rec in recs:
+        a, b = rec.spikes, rebuilt_recs[rec.name].spikes
+        np.testing.assert_array_equal(a.t, b.t)
+        np.testing.assert_array_equal(a.i, b.i)
+        n_spikes += len(a)
+    assert n_spikes > 0
+
+
+def test_another_seed_keeps_connectivity_and_redraws_the_initial_state(tmp_path):
+    path = networks.build_and_export("event_driven_cuba", tmp_path / "b4.npz", seed=1,
+                                     duration=100.0, scale=0.1)
+    net = networks.load(path)
+    exc = net.population("exc")
+    own, other = net.initial_state(exc, 1)["v"], net.initial_state(exc, 2)["v"]
+    np.testing.assert_array_equal(own, net.arrays["state/exc/v"])
+    assert not np.array_equal(own, other)
+    lo, hi = net.meta["populations"][exc.index]["v_init_range"]
+    assert lo <= other.min() and other.max() < hi
+    np.testing.assert_array_equal(other, net.initial_state(exc, 2)["v"])  # same draw everywhere
+
+
+def test_export_stores_shared_weights_and_delays_once(tmp_path):
+    path = networks.build_and_export("cuba", tmp_path / "b2.npz", seed=1, duration=10.0, scale=0.1)
+    net = networks.load(path)
+    for proj in net.projections:
+        assert proj.weight.shape == () and proj.delay.shape == ()
+        assert proj.weights().shape == proj.pre_index.shape
+    assert {p.receptor for p in net.projections} == {"excitatory", "inhibitory"}
+    assert net.meta["units"]["delay"] == "ms"
+
+
+def test_export_refuses_a_network_without_kept_connectivity(tmp_path):
+    net = edsim.Network(seed=1)
+    net.population(2, edsim.IF_curr_delta(), name="a")
+    with pytest.raises(edsim.ParameterError, match="keep_connectivity=True"):
+        networks.export(net, tmp_path / "x.npz", name="x", duration=1.0, seed=1, v_init={})
+
+
+def test_load_names_a_file_of_the_wrong_format(tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, meta=np.frombuffer(json.dumps({"format": "other"}).encode(), np.uint8))
+    with pytest.raises(edsim.FileFormatError, match="'other', expected 'edsim-bench-network'"):
+        networks.load(bad)
+
+
+# ---- statistics ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", range(6))
+def test_ks_distance_equals_scipy_ks_2samp(case):
+    rng = np.random.default_rng(case)
+    a = rng.normal(size=rng.integers(1, 300))
+    b = rng.normal(0.3, 1.5, size=rng.integers(1, 300))
+    if case % 2:  # many ties, as per-neuron spike counts have
+        a, b = np.round(a * 2), np.round(b * 2)
+    assert stats.ks_distance(a, b) == pytest.approx(sps.ks_2samp(a, b).statistic, abs=1e-12)
+
+
+def test_ks_distance_of_an_empty_sample_is_nan():
+    assert math.isnan(stats.ks_distance([], [1.0]))
+
+
+def test_cv_isi_equals_the_recording_cv():
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(0, 1000, 400))
+    i = rng.integers(0, 30, 400)
+    trains = edsim.SpikeTrains(t, i, 30)
+    np.testing.assert_allclose(stats.cv_isi(t, i, 30), trains.cv_isi(), rtol=1e-9)
+
+
+def test_crossover_interpolates_in_log_log():
+    # d = log(ye / yc) goes from -ln 2 at x = 1 to +3 ln 2 at x = 1000: zero a quarter of the way
+    # in log x, at 10^0.75; ye there is 1 * 16^(1/4) = 2
+    (c,) = stats.crossovers([1.0, 1000.0], [1.0, 16.0], [2.0, 2.0])
+    assert c.x == pytest.approx(10**0.75)
+    assert c.y == pytest.approx(2.0)
+    assert c.direction == "event slower above"
+
+
+def test_crossovers_find_each_change_of_sign_and_none_without():
+    found = stats.crossovers([1, 10, 100, 1000], [1, 4, 4, 1], [2, 2, 2, 2])
+    assert [c.direction for c in found] == ["event slower above", "event faster above"]
+    assert found[0].x == pytest.approx(10**0.5) and found[1].x == pytest.approx(10**2.5)
+    assert stats.crossovers([1, 10], [1, 1], [2, 3]) == []
+    with pytest.raises(edsim.ParameterError, match="increasing x"):
+        stats.crossovers([10, 1], [1, 1], [2, 2])
+
+
+# ---- configuration and availability ----------------------------------------------------------
+
+def test_unknown_network_or_simulator_lists_the_valid_names():
+    with pytest.raises(edsim.ParameterError, match="available: coba, cuba"):
+        driver.Config(networks=["b5"], simulators=["edsim"], seeds=[1])
+    with pytest.raises(edsim.ParameterError, match="available: edsim, edsim-clock, nest"):
+        driver.Config(networks=["coba"], simulators=["neuron"], seeds=[1])
+    with pytest.raises(edsim.ParameterError, match="seeds must be >= 1"):
+        driver.Config(networks=["coba"], simulators=["edsim"], seeds=[0])
+
+
+def test_missing_simulator_and_unsupported_model_are_skipped_with_a_note(tmp_path, monkeypatch):
+    path = networks.build_and_export("cuba", tmp_path / "b2.npz", seed=1, duration=10.0, scale=0.05)
+    net = networks.load(path)
+    cfg = driver.Config(networks=["cuba"], simulators=["nest", "edsim-clock"], seeds=[1],
+                        out=tmp_path)
+    monkeypatch.setattr(driver, "available", lambda sim: sim != "nest")
+    row = driver.run_one(path, net, "cuba", "nest", 1, cfg)
+    assert row["status"] == "skipped" and "not installed" in row["note"]
+    row = driver.run_one(path, net, "cuba", "edsim-clock", 1, cfg)
+    assert row["status"] == "skipped" and "IF_curr_exp has no time-driven version" in row["note"]
+
+
+# ---- report ----------------------------------------------------------------------------------
+
+def _fake_results() -> dict:
+    def row(net, sim, seed, rtf, **kw):
+        return {"network": net, "key": net, "simulator": sim, "seed": seed, "status": "ok",
+                "variant": f"{sim} variant", "neurons": 10, "synapses": 20, "build_s": 0.1,
+                "sim_s": rtf, "realtime_factor": rtf, "synaptic_events_per_s": 1e6,
+                "peak_rss_mb": 50.0, "rate_hz": 5.0, "cv_isi_mean": float("nan"), **kw}
+
+    runs = [row("event_driven_cuba", "edsim", 1, 0.1), row("event_driven_cuba", "nest", 1, 1.0),
+            {"network": "event_driven_cuba", "key": "event_driven_cuba",
+             "simulator": "brian2-runtime", "seed": 1, "status": "skipped",
+             "note": "brian2 not installed"}]
+    for x, (te, tc) in zip((10.0, 100.0, 1000.0), ((0.1, 1.0), (0.5, 1.0), (3.0, 1.0))):
+        runs.append(row("sweep", "edsim", 1, te, input_rate_hz=x))
+        runs.append(row("sweep", "nest", 1, tc, input_rate_hz=x))
+    results = {"meta": {"started": "now", "cpus": 2, "processor": "x86_64", "python": "3.11",
+                        "load_average": [1.0, 1.0, 1.0], "seeds": [1],
+                        "durations_ms": {"event_driven_cuba": 100.0, "sweep": 100.0},
+                        "scales": {"event_driven_cuba": 1.0, "sweep": 1.0},
+                        "variants": {"event_driven_cuba": "NEST variant"},
+                        "simulator_variants": {"edsim": "event-driven", "nest": "NEST"}},
+               "runs": runs,
+               "agreement": [{"network": "event_driven_cuba", "candidate": "edsim",
+                              "reference": "nest", "ks_rate": 0.05, "ks_cv": float("nan"),
+                              "ks_rate_spread": 0.1, "ks_cv_spread": None}],
+               "ratios": driver.ratios(runs, 1),
+               "sweep_crossovers": driver.sweep_crossovers(runs)}
+    return results
+
+
+def test_report_writes_valid_json_markdown_and_plots(tmp_path):
+    results = _fake_results()
+    assert results["ratios"][0]["ratio_nest"] == pytest.approx(0.1)
+    (c,) = results["sweep_crossovers"]
+    assert c["clock_simulator"] == "nest" and 100.0 < c["input_rate_hz"] < 1000.0
+    md = report.write(results, tmp_path, json_path=tmp_path / "copy.json")
+    back = json.loads((tmp_path / "bench.json").read_text())   # NaN written as null: valid JSON
+    assert back["agreement"][0]["ks_cv"] is None
+    assert json.loads((tmp_path / "copy.json").read_text()) == back
+    assert (tmp_path / "bench.md").read_text() == md
+    assert "| B4 voltage jumps | 0.1 | — | — | ≤ 0.2 | 1 | 0.1 | — |" in md
+    assert "rate yes" in md and "brian2 not installed" in md and "crossover at" in md
+    for png in ("speed.png", "sweep.png"):
+        assert (tmp_path / png).stat().st_size > 5000
+
+
+# ---- the command ------------------------------------------------------------------------------
+
+def test_quick_bench_of_edsim_alone_writes_every_output(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "edsim", "--quiet", "bench", "--quick", "--simulators", "edsim",
+         "--out", str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads((tmp_path / "bench.json").read_text())
+    runs = results["runs"]
+    assert {r["network"] for r in runs} == set(networks.NETWORK_NAMES)
+    assert all(r["status"] == "ok" and r["simulator"] == "edsim" for r in runs)
+    for r in runs:
+        assert r["sim_s"] > 0 and r["peak_rss_mb"] > 0 and r["synapses"] > 0
+    assert len([r for r in runs if r["network"] == "sweep"]) == 3
+    assert "## Speed against the targets" in proc.stdout and "## Activity sweep" in proc.stdout
+    for name in ("bench.md", "speed.png", "sweep.png"):
+        assert (tmp_path / name).exists()
+
+
+# ---- against the peers, where installed ------------------------------------------------------
+
+PEERS = [pytest.param("nest", marks=pytest.mark.skipif(
+             importlib.util.find_spec("nest") is None, reason="NEST not installed")),
+         pytest.param("brian2-runtime", marks=pytest.mark.skipif(
+             importlib.util.find_spec("brian2") is None, reason="Brian2 not installed"))]
+
+
+@pytest.fixture(scope="module")
+def reduced_b4(tmp_path_factory):
+    """Benchmark 4 at a quarter of its size, 500 ms, run by edsim."""
+    out = tmp_path_factory.mktemp("b4")
+    cfg = driver.Config(networks=["event_driven_cuba"], simulators=["edsim"], seeds=[1],
+                        duration=500.0, quick=True, out=out)
+    path = driver.export("event_driven_cuba", "b4", cfg)
+    net = networks.load(path)
+    return cfg, path, net, driver.run_one(path, net, "b4", "edsim", 1, cfg)
+
+
+@pytest.mark.parametrize("peer", PEERS)
+def test_reduced_benchmark_4_rates_agree_with_the_peer(reduced_b4, peer):
+    cfg, path, net, ours = reduced_b4
+    theirs = driver.run_one(path, net, "b4", peer, 1, cfg)
+    assert ours["status"] == "ok" and theirs["status"] == "ok", theirs.get("note")
+    assert theirs["rate_hz"] == pytest.approx(ours["rate_hz"], rel=0.03)
+    rates_ours = distributions(read_spikes(ours["spikes_file"], net), net)[0]
+    rates_theirs = distributions(read_spikes(theirs["spikes_file"], net), net)[0]
+    assert stats.ks_distance(rates_ours, rates_theirs) < 0.1
