@@ -188,7 +188,7 @@ def _fake_results() -> dict:
                "agreement": [{"network": "event_driven_cuba", "candidate": "edsim",
                               "reference": "nest", "ks_rate": 0.05, "ks_cv": float("nan"),
                               "ks_rate_spread": 0.1, "ks_cv_spread": None}],
-               "ratios": driver.ratios(runs, 1),
+               "ratios": driver.ratios(runs, [1]),
                "sweep_crossovers": driver.sweep_crossovers(runs)}
     return results
 
@@ -203,7 +203,7 @@ def test_report_writes_valid_json_markdown_and_plots(tmp_path):
     assert back["agreement"][0]["ks_cv"] is None
     assert json.loads((tmp_path / "copy.json").read_text()) == back
     assert (tmp_path / "bench.md").read_text() == md
-    assert "| B4 voltage jumps | 0.1 | — | — | ≤ 0.2 | 1 | 0.1 | — |" in md
+    assert "| B4 voltage jumps | 1 | 0.1 | — | — | ≤ 0.2 | 1 | 0.1 | — |" in md
     assert "rate yes" in md and "brian2 not installed" in md and "crossover at" in md
     for png in ("speed.png", "sweep.png"):
         assert (tmp_path / png).stat().st_size > 5000

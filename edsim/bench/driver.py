@@ -250,21 +250,40 @@ def agreement(rows: list[dict], net: networks.Exported, seeds: list[int]) -> lis
     return out
 
 
-def ratios(rows: list[dict], seed: int) -> list[dict]:
-    """edsim RTF over each peer's, per network (first seed), with issue 4's target."""
-    by = {(r["network"], r["simulator"]): r for r in rows
-          if r["status"] == "ok" and r["seed"] == seed and r["network"] != "sweep"}
+def ratios(rows: list[dict], seeds: list[int]) -> list[dict]:
+    """edsim RTF over each peer's, per network, with issue 4's target.
+
+    Speed is compared on the first seed where edsim and the reference (Brian2 standalone, else
+    NEST) show the same activity (mean rates within 25 %): a network that fell silent in one
+    simulator and not in the other (B1's kick can fail in any of them) has nothing to compare.
+    """
+    by = {(r["network"], r["simulator"], r["seed"]): r for r in rows
+          if r["status"] == "ok" and r["network"] != "sweep"}
     out = []
     for name in dict.fromkeys(r["network"] for r in rows if r["network"] != "sweep"):
-        e = by.get((name, "edsim"))
-        if e is None:
+        chosen, comparable = None, False
+        for seed in seeds:
+            e = by.get((name, "edsim", seed))
+            ref = by.get((name, "brian2-standalone", seed)) or by.get((name, "nest", seed))
+            if e is None:
+                continue
+            if chosen is None:
+                chosen = seed
+            if ref is not None and ref["rate_hz"] > 0 and \
+                    abs(e["rate_hz"] - ref["rate_hz"]) <= 0.25 * ref["rate_hz"]:
+                chosen, comparable = seed, True
+                break
+        if chosen is None:
             continue
-        entry = {"network": name, "edsim_rtf": e["realtime_factor"],
+        e = by[(name, "edsim", chosen)]
+        entry = {"network": name, "seed": chosen, "comparable": comparable,
+                 "edsim_rtf": e["realtime_factor"], "edsim_rate_hz": e["rate_hz"],
                  "target": NETWORKS[name].target_ratio}
         for peer, key in (("brian2-standalone", "brian2_standalone"), ("nest", "nest"),
                           ("brian2-runtime", "brian2_runtime")):
-            p = by.get((name, peer))
+            p = by.get((name, peer, chosen))
             entry[f"{key}_rtf"] = p["realtime_factor"] if p else None
+            entry[f"{key}_rate_hz"] = p["rate_hz"] if p else None
             entry[f"ratio_{key}"] = e["realtime_factor"] / p["realtime_factor"] if p else None
         out.append(entry)
     return out
@@ -346,6 +365,6 @@ def run(cfg: Config) -> dict:
         },
         "runs": rows,
         "agreement": agree,
-        "ratios": ratios(rows, cfg.seeds[0]),
+        "ratios": ratios(rows, cfg.seeds),
         "sweep_crossovers": sweep_crossovers(rows) if "sweep" in cfg.networks else [],
     }

@@ -67,15 +67,19 @@ def speed_table(results: dict) -> str:
 
 
 def ratio_table(results: dict) -> str:
-    head = ("network", "edsim RTF", "Brian2 standalone RTF", "edsim / Brian2 standalone",
+    head = ("network", "seed", "edsim RTF", "Brian2 standalone RTF", "edsim / Brian2 standalone",
             "target (issue 4)", "NEST RTF", "edsim / NEST", "Brian2 runtime RTF")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results["ratios"]:
         ratio = r["ratio_brian2_standalone"]
         met = "" if ratio is None or r["target"] is None else (
             " (met)" if ratio <= r["target"] else " (not met)")
+        if not r.get("comparable", True):
+            ratio, met = None, (f" not comparable: no seed where edsim ({r['edsim_rate_hz']:.2f} Hz) "
+                                "and the reference show the same activity")
         lines.append("| " + " | ".join([
-            _label(r["network"]), _fmt(r["edsim_rtf"]), _fmt(r["brian2_standalone_rtf"]),
+            _label(r["network"]), str(r.get("seed", "")), _fmt(r["edsim_rtf"]),
+            _fmt(r["brian2_standalone_rtf"]),
             _fmt(ratio) + met, _fmt(r["target"], "≤ {:g}"), _fmt(r["nest_rtf"]),
             _fmt(r["ratio_nest"]), _fmt(r["brian2_runtime_rtf"])]) + " |")
     return "\n".join(lines)
