@@ -219,7 +219,8 @@ def paced(network: str, n: int, duration: float, slot: float, speed: float, seed
 
 def run_all(network: str = "b4", n: int = 10_000, duration: float = 10_000.0, slot: float = 1.0,
             speed: float = 1.0, overload_speed: float = 20.0, overload_duration: float = 2000.0,
-            seed: int = 1, idle_steps: int = 20_000, log=None, busy_wait: float = 0.0) -> dict:
+            seed: int = 1, idle_steps: int = 20_000, log=None, busy_wait: float = 0.0,
+            priority: int | None = None) -> dict:
     """Every measurement of ``edsim bench-loop``; ``log(msg)`` reports progress."""
     say = log or (lambda msg: None)
     out = {"network": network, "title": NETWORKS[network]["title"], "neurons": n,
@@ -230,7 +231,8 @@ def run_all(network: str = "b4", n: int = 10_000, duration: float = 10_000.0, sl
     say(f"{n}-neuron {network} loop as fast as possible, then uninterrupted, {duration:g} ms")
     out["overhead"] = loop_overhead(network, n, duration, slot, seed)
     say(f"paced at {speed:g}x real time, {duration:g} ms")
-    out["paced"] = paced(network, n, duration, slot, speed, seed, busy_wait=busy_wait)
+    out["paced"] = paced(network, n, duration, slot, speed, seed, busy_wait=busy_wait,
+                         priority=priority)
     if overload_speed:
         say(f"overloaded: {overload_speed:g}x real time, {overload_duration:g} ms")
         out["overloaded"] = paced(network, n, overload_duration, slot, overload_speed, seed)
@@ -306,7 +308,7 @@ def main(args) -> int:
 
     r = run_all(args.network, int(args.neurons), args.duration, args.slot, args.speed,
                 args.overload_speed, args.overload_duration, args.seed, args.idle_steps, log,
-                args.busy_wait)
+                args.busy_wait, args.priority)
     print(markdown(r))
     print(r["paced"].report())
     if "overloaded" in r:
@@ -333,6 +335,9 @@ def add_parser(sub) -> None:
                    help="its simulated time (ms)")
     b.add_argument("--busy-wait", type=float, default=0.0,
                    help="paced run: ms before each deadline spent spinning, not sleeping")
+    b.add_argument("--priority", type=int, default=None,
+                   help="paced run under SCHED_FIFO at this priority (1-99; needs root or "
+                   "CAP_SYS_NICE)")
     b.add_argument("--idle-steps", type=int, default=20_000)
     b.add_argument("--seed", type=int, default=1)
     b.add_argument("--json", default=None, help="write the results as JSON here")

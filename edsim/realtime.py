@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -138,6 +139,7 @@ class LoopSummary:
     recover_lag_ms: float | None
     lag_per_slot_ms: np.ndarray | None = field(default=None, repr=False, compare=False)
     step_per_slot_ms: np.ndarray | None = field(default=None, repr=False, compare=False)
+    scheduling: str = "normal scheduling"   # or the real-time priority the loop ran at
 
     @property
     def realtime_factor(self) -> float:
@@ -177,6 +179,8 @@ class LoopSummary:
             return "  ".join(f"{k} {d[k]:.3f}" for k in ("p50", "p95", "p99", "max"))
 
         lines.append(f"  step time (ms)    {pct(self.step_ms)}")
+        if self.scheduling != "normal scheduling":
+            lines.append(f"  scheduling        {self.scheduling}")
         if self.lag_ms is not None:
             lines.append(f"  deadlines missed  {self.deadlines_missed} of {self.slots}")
             lines.append(f"  lag (ms)          {pct(self.lag_ms)}   (wall, negative = early)")
@@ -248,6 +252,12 @@ class RealTimeRunner:
     clock, sleep : callable, optional
         The wall clock (seconds) and the sleep the runner uses; ``time.perf_counter`` and
         ``time.sleep`` unless you substitute your own (a simulated clock, in tests).
+    priority : int, optional
+        Run the paced loop under the operating system's real-time FIFO scheduling at this
+        priority (1-99; Linux ``SCHED_FIFO``), so that other processes cannot preempt a slot;
+        the previous policy is restored afterwards. Needs the right to do so (root or
+        ``CAP_SYS_NICE``); without it the loop runs normally and ``summary.priority`` says
+        why. Default None: normal scheduling.
 
     See the module documentation for the levels and an example.
     """
@@ -257,7 +267,7 @@ class RealTimeRunner:
                  shed_lag: float | None = None, shed_after: int = 10, recover_after: int = 100,
                  recover_lag: float | None = None, busy_wait: float = 0.0,
                  clock: Callable[[], float] = time.perf_counter,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, priority: int | None = None):
         if not (isinstance(slot, (int, float)) and math.isfinite(slot) and slot > 0):
             raise ParameterError(f"slot of RealTimeRunner must be > 0 ms (got {slot!r})")
         if speed is not None and not (isinstance(speed, (int, float)) and speed > 0):
@@ -277,6 +287,12 @@ class RealTimeRunner:
             if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)
                                           and value >= 0):
                 raise ParameterError(f"{name} of RealTimeRunner must be >= 0 ms (got {value!r})")
+        if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)
+                                     or not 1 <= priority <= 99):
+            raise ParameterError(f"priority of RealTimeRunner must be a whole number in 1-99 "
+                                 f"or None (got {priority!r})")
+        self.priority = priority
+        self.priority_note = "normal scheduling"
         if not (math.isfinite(busy_wait) and busy_wait >= 0):
             raise ParameterError(f"busy_wait of RealTimeRunner must be >= 0 ms (got {busy_wait!r})")
         self.net = net
@@ -376,6 +392,20 @@ class RealTimeRunner:
                     self.inject(*injection)
         return self.summary
 
+    def _raise_priority(self):
+        """SCHED_FIFO at self.priority; returns the policy to restore, or None if refused."""
+        if not hasattr(os, "sched_setscheduler"):
+            self.priority_note = "real-time priority not available on this system"
+            return None
+        previous = (os.sched_getscheduler(0), os.sched_getparam(0))
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.priority))
+        except OSError as exc:
+            self.priority_note = f"real-time priority refused ({exc.strerror}): normal scheduling"
+            return None
+        self.priority_note = f"SCHED_FIFO priority {self.priority}"
+        return previous
+
     def steps(self, duration: float) -> Iterator[Step]:
         """Iterate over the slots of ``duration`` ms: the loop body is your closed loop.
 
@@ -432,9 +462,12 @@ class RealTimeRunner:
         # paced loop runs without it (reference counting still frees memory) and collects once
         # at the end.
         gc_was_enabled = gc.isenabled()
+        restore_policy = None
         if paced:
             gc.collect()
             gc.disable()
+            if self.priority is not None:
+                restore_policy = self._raise_priority()
         wall0 = perf()
         try:
             for k in range(n):
@@ -473,6 +506,8 @@ class RealTimeRunner:
             wall = perf() - wall0
             if paced and gc_was_enabled:
                 gc.enable()
+            if restore_policy is not None:
+                os.sched_setscheduler(0, *restore_policy)
             counts = self._counts()
             if self.level:
                 self._apply(0)
@@ -488,6 +523,7 @@ class RealTimeRunner:
                 shed=shed, level_changes=tuple(changes),
                 shed_lag_ms=self.shed_lag, shed_after=self.shed_after,
                 recover_after=self.recover_after, recover_lag_ms=self.recover_lag,
+                scheduling=self.priority_note if paced else "normal scheduling",
                 lag_per_slot_ms=lag_s * 1e3 if paced else None,
                 step_per_slot_ms=steps[:done] * 1e3)
 

@@ -597,3 +597,19 @@ def test_runner_errors():
         runner.steps(1.0)
     it.close()
     assert runner.summary.slots == 0
+
+
+def test_runner_priority_is_validated_applied_and_restored():
+    import os
+
+    net = edsim.Network(seed=1)
+    pop = net.population(2, edsim.IF_curr_exp(i_offset=1.0), name="pop")
+    rec = net.record(pop)
+    with pytest.raises(edsim.EdsimError):
+        edsim.RealTimeRunner(net, slot=1.0, speed=50.0, outputs=[rec], priority=0)
+    before = os.sched_getscheduler(0)
+    runner = edsim.RealTimeRunner(net, slot=1.0, speed=50.0, outputs=[rec], priority=5)
+    summary = runner.run(20.0)
+    assert os.sched_getscheduler(0) == before
+    assert summary.scheduling.startswith(("SCHED_FIFO priority 5", "real-time priority refused"))
+    assert summary.slots == 20
