@@ -232,7 +232,7 @@ def run_all(network: str = "b4", n: int = 10_000, duration: float = 10_000.0, sl
     out["overhead"] = loop_overhead(network, n, duration, slot, seed)
     say(f"paced at {speed:g}x real time, {duration:g} ms")
     out["paced"] = paced(network, n, duration, slot, speed, seed, busy_wait=busy_wait,
-                         priority=priority)
+                         rt_priority=priority)
     if overload_speed:
         say(f"overloaded: {overload_speed:g}x real time, {overload_duration:g} ms")
         out["overloaded"] = paced(network, n, overload_duration, slot, overload_speed, seed)

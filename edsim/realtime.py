@@ -252,7 +252,7 @@ class RealTimeRunner:
     clock, sleep : callable, optional
         The wall clock (seconds) and the sleep the runner uses; ``time.perf_counter`` and
         ``time.sleep`` unless you substitute your own (a simulated clock, in tests).
-    priority : int, optional
+    rt_priority : int, optional
         Run the paced loop under the operating system's real-time FIFO scheduling at this
         priority (1-99; Linux ``SCHED_FIFO``), so that other processes cannot preempt a slot;
         the previous policy is restored afterwards. Needs the right to do so (root or
@@ -267,7 +267,7 @@ class RealTimeRunner:
                  shed_lag: float | None = None, shed_after: int = 10, recover_after: int = 100,
                  recover_lag: float | None = None, busy_wait: float = 0.0,
                  clock: Callable[[], float] = time.perf_counter,
-                 sleep: Callable[[float], None] = time.sleep, priority: int | None = None):
+                 sleep: Callable[[float], None] = time.sleep, rt_priority: int | None = None):
         if not (isinstance(slot, (int, float)) and math.isfinite(slot) and slot > 0):
             raise ParameterError(f"slot of RealTimeRunner must be > 0 ms (got {slot!r})")
         if speed is not None and not (isinstance(speed, (int, float)) and speed > 0):
@@ -287,11 +287,12 @@ class RealTimeRunner:
             if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)
                                           and value >= 0):
                 raise ParameterError(f"{name} of RealTimeRunner must be >= 0 ms (got {value!r})")
-        if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)
-                                     or not 1 <= priority <= 99):
-            raise ParameterError(f"priority of RealTimeRunner must be a whole number in 1-99 "
-                                 f"or None (got {priority!r})")
-        self.priority = priority
+        if rt_priority is not None and (isinstance(rt_priority, bool) or
+                                        not isinstance(rt_priority, int) or
+                                        not 1 <= rt_priority <= 99):
+            raise ParameterError(f"rt_priority of RealTimeRunner must be a whole number in 1-99 "
+                                 f"or None (got {rt_priority!r})")
+        self.rt_priority = rt_priority
         self.priority_note = "normal scheduling"
         if not (math.isfinite(busy_wait) and busy_wait >= 0):
             raise ParameterError(f"busy_wait of RealTimeRunner must be >= 0 ms (got {busy_wait!r})")
@@ -393,17 +394,17 @@ class RealTimeRunner:
         return self.summary
 
     def _raise_priority(self):
-        """SCHED_FIFO at self.priority; returns the policy to restore, or None if refused."""
+        """SCHED_FIFO at self.rt_priority; returns the policy to restore, or None if refused."""
         if not hasattr(os, "sched_setscheduler"):
             self.priority_note = "real-time priority not available on this system"
             return None
         previous = (os.sched_getscheduler(0), os.sched_getparam(0))
         try:
-            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.priority))
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.rt_priority))
         except OSError as exc:
             self.priority_note = f"real-time priority refused ({exc.strerror}): normal scheduling"
             return None
-        self.priority_note = f"SCHED_FIFO priority {self.priority}"
+        self.priority_note = f"SCHED_FIFO priority {self.rt_priority}"
         return previous
 
     def steps(self, duration: float) -> Iterator[Step]:
@@ -466,7 +467,7 @@ class RealTimeRunner:
         if paced:
             gc.collect()
             gc.disable()
-            if self.priority is not None:
+            if self.rt_priority is not None:
                 restore_policy = self._raise_priority()
         wall0 = perf()
         try:

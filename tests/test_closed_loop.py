@@ -606,9 +606,9 @@ def test_runner_priority_is_validated_applied_and_restored():
     pop = net.population(2, edsim.IF_curr_exp(i_offset=1.0), name="pop")
     rec = net.record(pop)
     with pytest.raises(edsim.EdsimError):
-        edsim.RealTimeRunner(net, slot=1.0, speed=50.0, outputs=[rec], priority=0)
+        edsim.RealTimeRunner(net, slot=1.0, speed=50.0, outputs=[rec], rt_priority=0)
     before = os.sched_getscheduler(0)
-    runner = edsim.RealTimeRunner(net, slot=1.0, speed=50.0, outputs=[rec], priority=5)
+    runner = edsim.RealTimeRunner(net, slot=1.0, speed=50.0, outputs=[rec], rt_priority=5)
     summary = runner.run(20.0)
     assert os.sched_getscheduler(0) == before
     assert summary.scheduling.startswith(("SCHED_FIFO priority 5", "real-time priority refused"))
