@@ -93,13 +93,8 @@ int eds__drive_consume(eds_sim *sim, eds__pop *p, uint32_t j, double t, int incl
             p->t_last[j] = a; /* lost, as an input through the queue would be */
             continue;
         }
-        double v = m->v_inf + (p->v[j] - m->v_inf) * exp(-(a - p->t_last[j]) / m->p.tau_m);
-        v += w;
-        if (!isfinite(v))
-            return EDS_INVALID;
-        p->v[j] = v;
-        p->t_last[j] = a;
-        if (v >= m->p.v_thresh) {
+        EDS_CHECK(eds__delta_jump(p, j, a, w));
+        if (p->v[j] >= m->p.v_thresh) {
             /* only the arrival the neuron woke for can lift it to threshold */
             if (a != t)
                 return EDS_STATE;

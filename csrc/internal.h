@@ -2,6 +2,7 @@
 #ifndef EDSIM_INTERNAL_H
 #define EDSIM_INTERNAL_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,6 +345,24 @@ int eds__drive_state_v(const eds_sim *sim, const eds__pop *p, uint32_t j, double
 static inline int eds__driven(const eds__pop *p, uint32_t j)
 {
     return p->drive && p->drive->src_pop[j] != EDS__NO_DRIVE;
+}
+
+/* An IF_curr_delta cell's input of w mV at t >= t_last: decay towards v_inf, then the jump. The
+ * one place of this arithmetic, so that inputs through the queue and a fused drive's arrivals
+ * give the same bits. */
+static inline int eds__delta_jump(eds__pop *p, uint32_t j, double t, double w)
+{
+    const eds__exact *m = &p->exact;
+    double dt = t - p->t_last[j];
+    if (!(dt >= 0.0))
+        return EDS_INVALID;
+    double v = m->v_inf + (p->v[j] - m->v_inf) * exp(-dt / m->p.tau_m);
+    v += w;
+    if (!isfinite(v))
+        return EDS_INVALID;
+    p->v[j] = v;
+    p->t_last[j] = t;
+    return EDS_OK;
 }
 
 /* sources.c */

@@ -714,15 +714,8 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
         /* the hot path of voltage-jump networks (benchmark 4, Brunel): ev_advance, the jump and
          * predict inlined, in the same arithmetic bit for bit */
         const eds__exact *m = &p->exact;
-        double dt = t - p->t_last[j];
-        if (!(dt >= 0.0))
-            return EDS_INVALID;
-        double v = m->v_inf + (p->v[j] - m->v_inf) * exp(-dt / m->p.tau_m);
-        v += w;
-        if (!isfinite(v))
-            return EDS_INVALID;
-        p->v[j] = v;
-        p->t_last[j] = t;
+        EDS_CHECK(eds__delta_jump(p, j, t, w));
+        const double v = p->v[j];
         if (v >= m->p.v_thresh) {
             if (p->drive)
                 p->drive->wake_left[j] = 0; /* the FIRE replaces any wake */
