@@ -117,10 +117,14 @@ static inline int n_before(const eds__nentry *a, const eds__nentry *b)
     return a->t < b->t || (a->t == b->t && a->key < b->key);
 }
 
+/* The neuron queue is a 4-ary heap: half the depth of a binary one, and a node's four children
+ * share one or two cache lines; parent of i is (i - 1) / 4, its children 4 i + 1 .. 4 i + 4. */
+#define N_ARITY 4
+
 static void n_sift_up(eds__nqueue *q, uint32_t i, eds__nentry e)
 {
     while (i > 0) {
-        uint32_t parent = (i - 1) / 2;
+        uint32_t parent = (i - 1) / N_ARITY;
         if (!n_before(&e, &q->heap[parent]))
             break;
         q->heap[i] = q->heap[parent];
@@ -135,11 +139,14 @@ static void n_sift_down(eds__nqueue *q, uint32_t i, eds__nentry e)
 {
     const uint32_t n = q->size;
     for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= n)
+        uint64_t first = (uint64_t)N_ARITY * i + 1;
+        if (first >= n)
             break;
-        if (c + 1 < n && n_before(&q->heap[c + 1], &q->heap[c]))
-            c++;
+        uint32_t c = (uint32_t)first;
+        uint64_t last = first + N_ARITY < n ? first + N_ARITY : n;
+        for (uint32_t k = c + 1; k < last; k++)
+            if (n_before(&q->heap[k], &q->heap[c]))
+                c = k;
         if (!n_before(&q->heap[c], &e))
             break;
         q->heap[i] = q->heap[c];
@@ -206,7 +213,7 @@ int eds__nqueue_check(const eds__nqueue *q)
     for (uint32_t i = 0; i < q->size; i++) {
         if (q->pos[q->heap[i].id] != i)
             return EDS_STATE;
-        if (i > 0 && n_before(&q->heap[i], &q->heap[(i - 1) / 2]))
+        if (i > 0 && n_before(&q->heap[i], &q->heap[(i - 1) / N_ARITY]))
             return EDS_STATE;
     }
     return EDS_OK;
