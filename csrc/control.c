@@ -176,10 +176,7 @@ static int bring_to_now(eds_sim *sim, eds__pop *p)
 {
     const double now = sim->now;
     for (uint32_t j = 0; j < p->n; j++) {
-        if (eds__driven(p, j)) {
-            double fired; /* a fused drive's arrivals before now first (drive.c) */
-            EDS_CHECK(eds__drive_consume(sim, p, j, now, 0, &fired));
-        }
+        EDS_CHECK(eds__drive_catch_up(sim, p, j, now)); /* a fused drive's arrivals first */
         if (!(now > p->t_last[j]))
             continue; /* already there (an advance by 0 could round v) */
         double out[3];

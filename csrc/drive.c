@@ -224,6 +224,12 @@ static int drive_alloc(eds__pop *q)
 }
 
 /* Whether Poisson population `pi` can be fused: see the top of this file. */
+/* The target of source s's first synapse (its only one, in a fusable population). */
+static uint32_t first_target(const eds_sim *sim, uint32_t s)
+{
+    return sim->syn_target[sim->grp_start[sim->grp_of[s]]] & EDS__TARGET_MASK;
+}
+
 static int fusable(const eds_sim *sim, uint32_t pi)
 {
     const eds__pop *p = &sim->pops[pi];
@@ -234,7 +240,7 @@ static int fusable(const eds_sim *sim, uint32_t pi)
         if (sim->recorded[s] || sim->grp_of[s + 1] != g + 1 || sim->grp_start[g + 1] != sim->grp_start[g] + 1)
             return 0;
         uint64_t syn = sim->grp_start[g];
-        uint32_t target = sim->syn_target[syn] & EDS__TARGET_MASK;
+        uint32_t target = first_target(sim, s);
         const eds__pop *q = &sim->pops[sim->pop_of[target]];
         if (q->kind != EDS__POP_DELTA || !(q->exact.v_inf <= q->exact.p.v_thresh) ||
             !(sim->syn_weight[syn] > 0.0f))
@@ -254,8 +260,7 @@ int eds__drive_fuse(eds_sim *sim)
         /* mark first, so that a duplicate target within p is caught below */
         int ok = 1;
         for (uint32_t s = p->first; s < p->first + p->n && ok; s++) {
-            uint64_t g = sim->grp_of[s];
-            uint32_t target = sim->syn_target[sim->grp_start[g]] & EDS__TARGET_MASK;
+            uint32_t target = first_target(sim, s);
             eds__pop *q = &sim->pops[sim->pop_of[target]];
             EDS_CHECK(drive_alloc(q));
             uint32_t j = target - q->first;
@@ -265,12 +270,12 @@ int eds__drive_fuse(eds_sim *sim)
             }
             q->drive->src_pop[j] = pi;
             q->drive->src_id[j] = s;
-            q->drive->group[j] = g;
+            q->drive->group[j] = sim->grp_of[s];
             q->drive->last_spike[j] = p->start;
         }
         if (!ok) {
             for (uint32_t s = p->first; s < p->first + p->n; s++) {
-                uint32_t target = sim->syn_target[sim->grp_start[sim->grp_of[s]]] & EDS__TARGET_MASK;
+                uint32_t target = first_target(sim, s);
                 eds__pop *q = &sim->pops[sim->pop_of[target]];
                 uint32_t j = target - q->first;
                 if (q->drive && q->drive->src_pop[j] == pi && q->drive->src_id[j] == s)

@@ -346,6 +346,13 @@ static inline int eds__driven(const eds__pop *p, uint32_t j)
 {
     return p->drive && p->drive->src_pop[j] != EDS__NO_DRIVE;
 }
+/* Brings neuron j's fused drive, if any, up to t: every touch of a driven neuron at t starts
+ * here. None of these arrivals can fire it (its wake would have come first). */
+static inline int eds__drive_catch_up(eds_sim *sim, eds__pop *p, uint32_t j, double t)
+{
+    double fired;
+    return eds__driven(p, j) ? eds__drive_consume(sim, p, j, t, 0, &fired) : EDS_OK;
+}
 
 /* An IF_curr_delta cell's input of w mV at t >= t_last: decay towards v_inf, then the jump. The
  * one place of this arithmetic, so that inputs through the queue and a fused drive's arrivals

@@ -506,20 +506,17 @@ int eds_sim_set_state(eds_sim *sim, uint32_t first, uint32_t n, const double *v,
     eds__pop *p = &sim->pops[sim->pop_of[first]];
     for (uint32_t i = 0; i < n; i++) {
         uint32_t j = first - p->first + i;
-        if (eds__driven(p, j)) {
-            double fired; /* the arrivals before now are passed, then overwritten */
-            int rc = eds__drive_consume(sim, p, j, sim->now, 0, &fired);
-            if (rc != EDS_OK) {
-                sim->failed = 1;
-                return rc;
-            }
+        int rc = eds__drive_catch_up(sim, p, j, sim->now); /* then overwritten */
+        if (rc != EDS_OK) {
+            sim->failed = 1;
+            return rc;
         }
         p->v[j] = v[i];
         p->s1[j] = s1[i];
         p->s2[j] = s2[i];
         p->t_last[j] = sim->now;
         p->refr_until[j] = -INFINITY;
-        int rc = predict(sim, p, j);
+        rc = predict(sim, p, j);
         if (rc != EDS_OK) {
             sim->failed = 1;
             return rc;
@@ -639,10 +636,7 @@ static int on_refrac_end(eds_sim *sim, const eds__event *e)
 {
     eds__pop *p = &sim->pops[sim->pop_of[e->id]];
     uint32_t j = e->id - p->first;
-    if (eds__driven(p, j)) {
-        double fired; /* drops the arrivals of the refractory period */
-        EDS_CHECK(eds__drive_consume(sim, p, j, e->t, 0, &fired));
-    }
+    EDS_CHECK(eds__drive_catch_up(sim, p, j, e->t)); /* drops the refractory period's arrivals */
     decay_synapses(p, j, e->t);
     p->v[j] = p->v_reset;
     return predict(sim, p, j);
@@ -695,10 +689,7 @@ static int on_emit(eds_sim *sim, const eds__event *e)
 static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, int inhibitory,
                               double w)
 {
-    if (p->drive && eds__driven(p, j)) {
-        double fired; /* arrivals before t first; none can fire it (it would have woken) */
-        EDS_CHECK(eds__drive_consume(sim, p, j, t, 0, &fired));
-    }
+    EDS_CHECK(eds__drive_catch_up(sim, p, j, t));
     if (t < p->refr_until[j]) {
         /* refractory: v is clamped; synaptic variables keep integrating (voltage jumps are lost) */
         decay_synapses(p, j, t);
@@ -725,7 +716,7 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
             return neuron_schedule(sim, p->first + j,
                                    t + m->p.tau_m * log((m->v_inf - v) / (m->v_inf - m->p.v_thresh)),
                                    EDS_EV_FIRE);
-        if (p->drive && eds__driven(p, j))
+        if (eds__driven(p, j))
             return eds__drive_wake_ok(sim, p, j) ? EDS_OK : drive_predict(sim, p, j);
         eds__nqueue_remove(&sim->nqueue, p->first + j);
         return EDS_OK;
