@@ -108,12 +108,6 @@ static int cmp_staged(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int commit_inputs(eds_sim *sim)
 {
     uint64_t n = sim->ctl.n_dirty;
@@ -134,7 +128,7 @@ static int commit_inputs(eds_sim *sim)
         eds__pop *p = &sim->pops[sim->pop_of[keys[k].id]];
         uint32_t j = keys[k].id - p->first;
         uint64_t c = p->cursor[j];
-        qsort(p->times[j] + c, (size_t)(p->n_times[j] - c), sizeof(double), cmp_double);
+        qsort(p->times[j] + c, (size_t)(p->n_times[j] - c), sizeof(double), eds__cmp_double);
         p->staged[j] = 0;
         /* the queued EMIT (if any) stands for times[cursor]: keep it while that value stands */
         if (p->times[j][c] == p->staged_head[j])

@@ -27,13 +27,8 @@
 static double next_source_spike(const eds_sim *sim, eds__drive *d, uint32_t j)
 {
     const eds__pop *src = &sim->pops[d->src_pop[j]];
-    uint64_t k = d->draws[j]++, *block = d->block + 4 * (uint64_t)j;
-    if (d->block_k[j] != (k >> 2) + 1) {
-        uint64_t ctr[4] = {k >> 2, 0, 0, 0}, key[2] = {sim->seed, d->src_id[j]};
-        eds_philox4x64(ctr, key, block);
-        d->block_k[j] = (k >> 2) + 1;
-    }
-    double u = ((double)(block[k & 3] >> 11) + 0.5) * 0x1.0p-53;
+    double u = eds__uniform(eds__philox_draw(sim->seed, d->src_id[j], d->draws[j]++,
+                                             d->block + 4 * (uint64_t)j, &d->block_k[j]));
     double t = d->last_spike[j] - log(u) * (1000.0 / src->rate);
     if (!(t < src->stop))
         return INFINITY;

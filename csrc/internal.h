@@ -373,6 +373,17 @@ static inline int eds__delta_jump(eds__pop *p, uint32_t j, double t, double w)
 }
 
 /* sources.c */
+int eds__cmp_double(const void *a, const void *b); /* qsort order of doubles */
+/* Draw k of the Philox4x64-10 stream keyed (seed, id): 64 random bits from block k / 4, lane
+ * k % 4; the block is computed only when the one cached in (block, *block_k = its index + 1) is
+ * another. */
+uint64_t eds__philox_draw(uint64_t seed, uint32_t id, uint64_t k, uint64_t block[4],
+                          uint64_t *block_k);
+/* A draw as a uniform double in (0, 1), as numpy's Philox: (bits >> 11 + 1/2) 2^-53. */
+static inline double eds__uniform(uint64_t bits)
+{
+    return ((double)(bits >> 11) + 0.5) * 0x1.0p-53;
+}
 /* Next spike of Poisson population p after `after`: its time (INFINITY: none) and source. */
 int eds__poisson_next(eds_sim *sim, eds__pop *p, double after, double *t_next, uint32_t *local);
 int eds__spikes_schedule(eds_sim *sim, eds__pop *p, uint32_t local);

@@ -63,19 +63,11 @@ void eds__queue_pop(eds__queue *q, eds__event *out)
 int eds__fifo_push(eds__fifo *f, const eds__event *e)
 {
     if (f->count == f->cap) {
-        /* grow, unrolling the ring so that the head is at 0 */
-        uint64_t cap = f->cap ? 2 * f->cap : 64;
-        if (cap > UINT64_MAX / sizeof(eds__event))
-            return EDS_OVERFLOW;
-        eds__event *ev = malloc(cap * sizeof(eds__event));
-        if (!ev)
-            return EDS_NOMEM;
-        for (uint64_t k = 0; k < f->count; k++)
-            ev[k] = f->ev[(f->head + k) % f->cap];
-        free(f->ev);
-        f->ev = ev;
-        f->cap = cap;
-        f->head = 0;
+        /* full: grow (at least doubling), then move the ring's wrapped part, ev[0, head), to
+         * just after the old end, so that it continues from ev[head] without a wrap */
+        uint64_t old = f->cap;
+        EDS_CHECK(eds__grow((void **)&f->ev, &f->cap, old + 1, sizeof(eds__event)));
+        memcpy(f->ev + old, f->ev, f->head * sizeof(eds__event));
     }
     f->ev[(f->head + f->count) % f->cap] = *e;
     f->count++;

@@ -44,16 +44,26 @@ void eds_philox4x64(const uint64_t ctr[4], const uint64_t key[2], uint64_t out[4
     out[3] = c3;
 }
 
-/* Draw number k of stream (seed, id): 64 random bits. Block k / 4, lane k % 4; a block is
- * computed once and kept for its other lanes. */
+int eds__cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+uint64_t eds__philox_draw(uint64_t seed, uint32_t id, uint64_t k, uint64_t block[4],
+                          uint64_t *block_k)
+{
+    if (*block_k != (k >> 2) + 1) {
+        uint64_t ctr[4] = {k >> 2, 0, 0, 0}, key[2] = {seed, id};
+        eds_philox4x64(ctr, key, block);
+        *block_k = (k >> 2) + 1;
+    }
+    return block[k & 3];
+}
+
 static uint64_t draw(uint64_t seed, eds__pop *p, uint64_t k)
 {
-    if (p->block_k != (k >> 2) + 1) {
-        uint64_t ctr[4] = {k >> 2, 0, 0, 0}, key[2] = {seed, p->first};
-        eds_philox4x64(ctr, key, p->block);
-        p->block_k = (k >> 2) + 1;
-    }
-    return p->block[k & 3];
+    return eds__philox_draw(seed, p->first, k, p->block, &p->block_k);
 }
 
 int eds__poisson_next(eds_sim *sim, eds__pop *p, double after, double *t_next, uint32_t *local)
@@ -63,16 +73,10 @@ int eds__poisson_next(eds_sim *sim, eds__pop *p, double after, double *t_next, u
         *local = 0;
         return EDS_OK;
     }
-    double u = ((double)(draw(sim->seed, p, p->draws++) >> 11) + 0.5) * 0x1.0p-53;
+    double u = eds__uniform(draw(sim->seed, p, p->draws++));
     *t_next = after - log(u) * (1000.0 / (p->rate * (double)p->n));
     *local = p->n > 1 ? (uint32_t)(((__uint128_t)draw(sim->seed, p, p->draws++) * p->n) >> 64) : 0;
     return EDS_OK;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int eds__spikes_schedule(eds_sim *sim, eds__pop *p, uint32_t local)
@@ -108,7 +112,7 @@ int eds_sim_add_spike_times(eds_sim *sim, uint32_t id, const double *times, size
     p->n_times[j] = have + n;
     if (p->n_times[j] > p->cursor[j])
         qsort(p->times[j] + p->cursor[j], (size_t)(p->n_times[j] - p->cursor[j]), sizeof(double),
-              cmp_double);
+              eds__cmp_double);
     p->gen[j]++; /* the pending EMIT, if any, may no longer be the earliest */
     return eds__spikes_schedule(sim, p, j);
 }

@@ -63,12 +63,6 @@ typedef struct {
     uint64_t order;     /* staging index: ties keep insertion order */
 } syn_sort;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int cmp_syn(const void *a, const void *b)
 {
     const syn_sort *x = a, *y = b;
@@ -107,7 +101,7 @@ static int make_delay_lines(eds_sim *sim)
     if (!d)
         return EDS_NOMEM;
     memcpy(d, sim->grp_delay, n * sizeof(double));
-    qsort(d, (size_t)n, sizeof(double), cmp_double);
+    qsort(d, (size_t)n, sizeof(double), eds__cmp_double);
     uint64_t u = 0;
     for (uint64_t g = 0; g < n; g++)
         if (u == 0 || d[g] != d[u - 1])
