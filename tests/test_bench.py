@@ -256,3 +256,10 @@ def test_reduced_benchmark_4_rates_agree_with_the_peer(reduced_b4, peer):
     rates_ours = distributions(read_spikes(ours["spikes_file"], net), net)[0]
     rates_theirs = distributions(read_spikes(theirs["spikes_file"], net), net)[0]
     assert stats.ks_distance(rates_ours, rates_theirs) < 0.1
+
+
+def test_same_activity_needs_both_active_and_close_rates():
+    assert driver.same_activity(14.1, 13.7) and driver.same_activity(0.65, 0.6)
+    assert not driver.same_activity(0.65, 14.1)          # one run fell silent
+    assert not driver.same_activity(0.0, 0.0)            # nothing to compare
+    assert not driver.same_activity(10.0, 7.4) and driver.same_activity(10.0, 7.5)
