@@ -657,8 +657,17 @@ class Network:
                        variables=_sampled_variables(cells.model))
         rec._spikes_on = bool(spikes)
         if spikes:
-            for first, n, _ in cells._runs():
-                self._sim.record_spikes(first, n)
+            try:
+                for first, n, _ in cells._runs():
+                    self._sim.record_spikes(first, n)
+            except StateError:
+                if not isinstance(cells.model, Poisson):
+                    raise
+                raise StateError(
+                    f"cannot record '{cells.name}': since the first run its Poisson spikes are "
+                    "drawn inside the IF_curr_delta cells it drives (one synapse each) and never "
+                    "exist as events; record it before the first run or prepare(), which keeps it "
+                    "unfused") from None
         if v is not None:
             if not cells._is_neuron():
                 raise ParameterError(f"'{cells.name}' is a source; only neurons have a state to sample")

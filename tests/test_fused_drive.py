@@ -99,5 +99,5 @@ def test_a_recorded_poisson_source_is_not_fused_and_a_fused_one_cannot_be_record
     net.run(20.0)
     s = net.stats()
     assert s["n_fused_sources"] == 40             # only the unrecorded one (onto inh)
-    with pytest.raises(edsim.EdsimError):
+    with pytest.raises(edsim.EdsimError, match="cannot record 'drive_inh'.*before the first run"):
         net.record(drives[1])
