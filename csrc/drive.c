@@ -156,7 +156,7 @@ int eds__drive_state_v(const eds_sim *sim, const eds__pop *p, uint32_t j, double
             break;
         if (a < p->refr_until[j])
             continue;
-        *v = m->v_inf + (*v - m->v_inf) * exp(-(a - *t_v) / m->p.tau_m) + w;
+        *v = eds__delta_decay(m, *v, a - *t_v) + w;
         *t_v = a;
     }
     return EDS_OK;

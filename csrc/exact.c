@@ -100,11 +100,11 @@ double eds__exact_v(const eds__exact *m, double v0, double ie0, double ii0, doub
         return m->v_inf + a * eds__exp(-m->r_m * t) + be * eds__exp(-m->r_e * t) +
                bi * eds__exp(-m->r_i * t);
     }
+    if (m->delta)
+        return eds__delta_decay(m, v0, t);
     double em = exp(-t / m->p.tau_m);
-    double v = m->v_inf + (v0 - m->v_inf) * em;
-    if (!m->delta)
-        v += (ie0 * kernel(t, em, m->d_e) + ii0 * kernel(t, em, m->d_i)) / m->p.cm;
-    return v;
+    return m->v_inf + (v0 - m->v_inf) * em +
+           (ie0 * kernel(t, em, m->d_e) + ii0 * kernel(t, em, m->d_i)) / m->p.cm;
 }
 
 static double dv_dt(const eds__exact *m, double v, double ie0, double ii0, double t)

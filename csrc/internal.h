@@ -354,17 +354,21 @@ static inline int eds__drive_catch_up(eds_sim *sim, eds__pop *p, uint32_t j, dou
     return eds__driven(p, j) ? eds__drive_consume(sim, p, j, t, 0, &fired) : EDS_OK;
 }
 
-/* An IF_curr_delta cell's input of w mV at t >= t_last: decay towards v_inf, then the jump. The
- * one place of this arithmetic, so that inputs through the queue and a fused drive's arrivals
- * give the same bits. */
+/* v of an IF_curr_delta cell dt >= 0 ms after it was v: the decay towards v_inf. The one place of
+ * this arithmetic (inputs through the queue, a fused drive's arrivals, state reads, predictions
+ * after a RECHECK), so that every path gives the same bits. */
+static inline double eds__delta_decay(const eds__exact *m, double v, double dt)
+{
+    return m->v_inf + (v - m->v_inf) * exp(-dt / m->p.tau_m);
+}
+
+/* An IF_curr_delta cell's input of w mV at t >= t_last: decay, then the jump. */
 static inline int eds__delta_jump(eds__pop *p, uint32_t j, double t, double w)
 {
-    const eds__exact *m = &p->exact;
     double dt = t - p->t_last[j];
     if (!(dt >= 0.0))
         return EDS_INVALID;
-    double v = m->v_inf + (p->v[j] - m->v_inf) * exp(-dt / m->p.tau_m);
-    v += w;
+    double v = eds__delta_decay(&p->exact, p->v[j], dt) + w;
     if (!isfinite(v))
         return EDS_INVALID;
     p->v[j] = v;
