@@ -23,6 +23,7 @@ import logging
 import math
 import sys
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -367,6 +368,10 @@ class Network:
         self.projections: list[Projection] = []
         self._recorders: list[Recorder] = []
         self._samplers: list[tuple[int, Recorder]] = []
+        # spikes drained from the core, not yet taken by every recorder: (t, ids) chunks; chunk k
+        # of the log is self._spike_log[k - self._log_base], recorder r has taken those < r._log_pos
+        self._spike_log: list[tuple[np.ndarray, np.ndarray]] = []
+        self._log_base = 0
         self._owner: dict[str, Population] = {}
         self._ran = False
         self._n_staged = 0  # synapses handed to the core, in order (their staging indices)
@@ -676,6 +681,8 @@ class Network:
             rec.sample_interval = float(v)
             sampler = self._sim.add_sampler(cells.ids, self.t, float(v))
             self._samplers.append((sampler, rec))
+        rec._log_pos = self._log_base + len(self._spike_log)
+        rec._source = weakref.ref(self)
         self._recorders.append(rec)
         return rec
 
@@ -747,8 +754,8 @@ class Network:
         Events before ``t`` are processed; those at ``t`` wait for the next step, so any
         sequence of ``run_until`` calls gives the spikes of one run to the last ``t``. Spikes
         staged by :meth:`inject` are handed to the core first. One call into the core for steps up
-        to ``RUN_SLICE_MS``, then recordings are drained (only those with something pending); no
-        progress line and no table-range warning (``stats()["n_fallback"]`` counts those).
+        to ``RUN_SLICE_MS``, then the recorded spikes are drained (recorders take theirs when read;
+        sampled state stays in the core until read or the next ``run``); no progress line and no table-range warning (``stats()["n_fallback"]`` counts those).
 
         Parameters
         ----------
@@ -783,37 +790,59 @@ class Network:
                 self._sim.run(now + (t - now) * k / n)
                 self._drain()
         self._sim.run(t)
-        self._drain()
+        self._drain(samples=False)  # samples wait in the core until read or the next run()
         self.run_seconds += time.perf_counter() - t0
 
-    def _drain(self) -> None:
+    def _drain(self, samples: bool = True) -> None:
+        """Move the core's recorded spikes to the log (and, if ``samples``, every sampler's rows to
+        its recorder). Recorders take their spikes from the log when read (:meth:`_route`)."""
         t, ids = self._sim.drain_spikes()
         if t.size:
-            for rec in self._recorders:
-                if not rec._spikes_on:
-                    continue
-                lo, hi, contiguous = rec._id_range()
-                if contiguous:  # one subtraction (wrapping below lo) and one comparison
-                    local = ids - np.uint32(lo)
-                    sel = local < rec.size
-                    if sel.any():
-                        rec._add_spikes(t[sel], local[sel].astype(np.int64))
-                    continue
-                sel = (ids >= lo) & (ids <= hi)
-                if not sel.any():
-                    continue
-                gids = ids[sel]
-                pos = np.searchsorted(rec.ids, gids) if np.all(np.diff(rec.ids) > 0) else None
-                if pos is None:
-                    order = np.argsort(rec.ids)
-                    pos = order[np.searchsorted(rec.ids[order], gids)]
-                pos = np.minimum(pos, rec.size - 1)
-                hit = rec.ids[pos] == gids
-                rec._add_spikes(t[sel][hit], pos[hit])
-        for sampler, rec in self._samplers:
-            got = self._sim.drain_samples(sampler, rec.size)
-            if got is not None:
-                rec._add_samples(*got)
+            self._spike_log.append((t, ids))
+        if samples:
+            for sampler, rec in self._samplers:
+                self._pull_samples(sampler, rec)
+
+    def _pull_samples(self, sampler: int, rec: Recorder) -> None:
+        got = self._sim.drain_samples(sampler, rec.size)
+        if got is not None:
+            rec._add_samples(*got)
+
+    def _route(self, rec: Recorder) -> None:
+        """Give ``rec`` its spikes from the log chunks it has not taken, and its pending samples."""
+        for sampler, r in self._samplers:
+            if r is rec:
+                self._pull_samples(sampler, rec)
+        if not rec._spikes_on:
+            return
+        end = self._log_base + len(self._spike_log)
+        if rec._log_pos == end:
+            return
+        lo, hi, contiguous = rec._id_range()
+        for t, ids in self._spike_log[rec._log_pos - self._log_base:]:
+            if contiguous:  # one subtraction (wrapping below lo) and one comparison
+                local = ids - np.uint32(lo)
+                sel = local < rec.size
+                if sel.any():
+                    rec._add_spikes(t[sel], local[sel].astype(np.int64))
+                continue
+            sel = (ids >= lo) & (ids <= hi)
+            if not sel.any():
+                continue
+            gids = ids[sel]
+            pos = np.searchsorted(rec.ids, gids) if np.all(np.diff(rec.ids) > 0) else None
+            if pos is None:
+                order = np.argsort(rec.ids)
+                pos = order[np.searchsorted(rec.ids[order], gids)]
+            pos = np.minimum(pos, rec.size - 1)
+            hit = rec.ids[pos] == gids
+            rec._add_spikes(t[sel][hit], pos[hit])
+        rec._log_pos = end
+        # chunks every spike recorder has taken are dropped
+        done = min((r._log_pos for r in self._recorders if r._spikes_on), default=end)
+        if done > self._log_base:
+            del self._spike_log[:done - self._log_base]
+            self._log_base = done
 
     def stats(self) -> dict[str, Any]:
         """Counters of the C core (events, stale events, synaptic events, memory, ...)."""

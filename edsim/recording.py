@@ -1,14 +1,17 @@
 """Recordings: spike trains and sampled state, as numpy arrays and HDF5 files.
 
-The C core appends spikes to one buffer; the network drains it after every run into per-recorder
-chunks, so a closed loop can read just the spikes since its last read (:meth:`Recorder.new_spikes`)
-without copying the whole recording.
+The C core appends spikes to one buffer; the network drains it after every run into a log of
+chunks shared by its recorders, and a recorder takes its own spikes from the chunks it has not seen
+when it is read. A closed-loop step therefore costs one drain plus the work of the recorders it
+reads (:meth:`Recorder.new_spikes` copies just the spikes since its last read), however many others
+record. Sampled state likewise stays in the core until read or until the next ``run``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -106,6 +109,14 @@ class Recorder:
     parameters: dict = field(default_factory=dict)
     variables: dict = field(default_factory=lambda: {"v": "mV"})  # sampled names -> units
     _spikes_on: bool = True              # records spikes (net.record(..., spikes=False): not)
+    _source: Any = field(default=None, repr=False, compare=False)  # () -> its Network, or None
+    _log_pos: int = field(default=0, repr=False, compare=False)     # its Network's spike log read
+
+    def _sync(self) -> None:
+        """Take what the network holds for this recorder (spikes and samples not yet routed)."""
+        net = self._source() if self._source is not None else None
+        if net is not None:
+            net._route(self)
 
     def _id_range(self) -> tuple[int, int, bool]:
         """(lowest id, highest id, ids == lo..hi in order), computed once."""
@@ -129,6 +140,7 @@ class Recorder:
     @property
     def spikes(self) -> SpikeTrains:
         """All spikes recorded so far, sorted by (t, i)."""
+        self._sync()
         if not self._chunks_t:
             return SpikeTrains(np.zeros(0), np.zeros(0, np.int64), self.size)
         t, i = _sorted(np.concatenate(self._chunks_t), np.concatenate(self._chunks_i))
@@ -146,6 +158,7 @@ class Recorder:
             Also drop the returned spikes from the recording (``spikes`` no longer holds them),
             so that a long closed-loop session's memory stays bounded.
         """
+        self._sync()
         n = len(self._chunks_t)
         if self._read == n:
             out = SpikeTrains(_EMPTY_T, _EMPTY_I, self.size)
@@ -172,6 +185,7 @@ class Recorder:
                 f"'{self.name}' samples {', '.join(names)}; no variable {variable!r}"
             )
         column, unit = names.index(variable), self.variables[variable]
+        self._sync()
         if not self._samples_t:
             return StateTrace(np.zeros(0), np.zeros((0, self.size)), unit)
         return StateTrace(np.concatenate(self._samples_t),

@@ -184,6 +184,41 @@ def test_run_until_drains_only_what_is_recorded_and_new_spikes_reads_once():
     assert len(rec_exc.new_spikes()) == 0
 
 
+
+def test_recorders_read_late_or_never_during_a_loop_get_what_one_run_records():
+    """Stepping reads only the recorder it needs; the others (a view with scattered ids, a
+    sampled one, one made mid-loop) take their share when read, and then hold exactly what the
+    same recorders hold after one uninterrupted run. Once all have read, no spike is held twice."""
+    times, index = _inputs()
+    trains = [times[index == j] for j in range(N_SRC)]
+
+    def with_views(net):
+        exc = net.populations[1]
+        return net.record(exc[::3]), net.record(exc[5:9], spikes=False, v=0.5)
+
+    ref, _, ref_recs = build("IF_curr_exp", trains)
+    ref_view, ref_v = with_views(ref)
+    ref.run(30.0)
+    ref_late = ref.record(ref.populations[2])
+    ref.run(T - 30.0)
+
+    net, src, recs = build("IF_curr_exp")
+    view, sampled = with_views(net)
+    net.inject(src, times, index)
+    late = None
+    for k in range(1, int(T) + 1):
+        net.run_until(float(k))
+        recs[0].new_spikes()
+        if k == 30:
+            late = net.record(net.populations[2])
+        if k == 45:
+            assert np.array_equal(sampled.v.t, ref_v.v.t[ref_v.v.t < 45.0])
+    assert same_spikes(spikes_of([*recs, view, late]), spikes_of([*ref_recs, ref_view, ref_late]))
+    assert len(view.spikes) > 10 and len(late.spikes) > 0
+    assert np.array_equal(sampled.v.values, ref_v.v.values)
+    assert net._spike_log == []
+
+
 # ---- inject ----------------------------------------------------------------------------------
 
 def test_inject_errors_name_the_source_the_value_and_the_rule():
