@@ -171,7 +171,7 @@ static int bring_to_now(eds_sim *sim, eds__pop *p)
     const double now = sim->now;
     for (uint32_t j = 0; j < p->n; j++) {
         EDS_CHECK(eds__drive_catch_up(sim, p, j, now)); /* a fused drive's arrivals first */
-        if (!(now > p->t_last[j]))
+        if (!p->xd && !(now > p->t_last[j]))
             continue; /* already there (an advance by 0 could round v) */
         double out[3];
         EDS_CHECK(eds__state_at(sim, p, j, now, 0, out));
@@ -212,7 +212,12 @@ int eds_sim_set_curr_params(eds_sim *sim, uint32_t first, const eds_curr_params 
         return EDS_INVALID; /* a fused Poisson drive needs cells that cannot fire without input */
     int rc = bring_to_now(sim, p);
     if (rc == EDS_OK) {
+        eds__xd_leave(sim, p); /* v[j], t_last[j] hold the state now */
         p->exact = m;
+        if (p->kind == EDS__POP_DELTA && m.v_inf > params->v_thresh)
+            rc = eds__xd_init(p, sim->now);
+    }
+    if (rc == EDS_OK) {
         if (p->kind == EDS__POP_CURR) {
             p->tau1 = params->tau_syn_e;
             p->tau2 = params->tau_syn_i;

@@ -58,6 +58,8 @@ void eds__nqueue_set(eds__nqueue *q, uint32_t id, double t, uint64_t key);
 void eds__nqueue_remove(eds__nqueue *q, uint32_t id);
 uint32_t eds__nqueue_pop(eds__nqueue *q); /* requires size > 0 */
 int eds__nqueue_check(const eds__nqueue *q);
+/* Multiplies every time by f > 0 and restores the heap order. */
+void eds__nqueue_scale(eds__nqueue *q, double f);
 void eds__nqueue_free(eds__nqueue *q);
 
 int eds__queue_push(eds__queue *q, double t, int kind, uint32_t id, uint32_t aux, double aux_t);
@@ -185,6 +187,17 @@ enum {
  * buffer of its next arrival times. */
 #define EDS__DRIVE_K 32
 #define EDS__NO_DRIVE UINT32_MAX
+/* IF_curr_delta cells that fire on their own, keyed by the exponential of their firing time
+ * (xdelta.c). q holds the cells that are not refractory: id = cell index, t = X, key = seq. */
+typedef struct {
+    eds__nqueue q;
+    double c;                   /* v_inf - v_thresh > 0 (mV) */
+    double t0;                  /* epoch: X = e^{(T - t0) / tau_m} */
+    double g_t, g, gw;          /* G(g_t) = e^{(g_t - t0) / tau_m} and G / c, cached */
+    uint32_t rep;               /* the cell with the neuron-queue entry, or EDS__NOT_QUEUED */
+    uint64_t rep_key;           /* its heap key when that entry was made */
+} eds__xd;
+
 typedef struct {
     uint32_t *src_pop;      /* population of neuron j's source, or EDS__NO_DRIVE */
     uint32_t *src_id;       /* that source's id: the key of its random stream */
@@ -210,6 +223,7 @@ typedef struct {
     double tau1, tau2, v_reset, tau_refrac;
     double *v, *s1, *s2, *t_last, *refr_until;
     uint32_t *gen;                      /* firing-prediction generation; sources: emit gen */
+    eds__xd *xd;                        /* DELTA with v_inf > v_thresh (xdelta.c), else NULL */
     /* CLOCK */
     const eds__clock_ops *clock;
     double *params;
@@ -375,6 +389,18 @@ static inline int eds__delta_jump(eds__pop *p, uint32_t j, double t, double w)
     p->t_last[j] = t;
     return EDS_OK;
 }
+
+/* xdelta.c: DELTA populations with p->xd. Every cell that is not refractory waits in p->xd's
+ * heap; the functions that change it give its first cell the population's neuron-queue entry. */
+int eds__xd_init(eds__pop *p, double now); /* epoch at now */
+void eds__xd_free(eds__pop *p);
+int eds__xd_predict(eds_sim *sim, eds__pop *p, uint32_t j);  /* from v[j] at t_last[j] == now */
+int eds__xd_input(eds_sim *sim, eds__pop *p, uint32_t j, double t, double w);
+void eds__xd_fired(eds__pop *p, uint32_t j);     /* j's entry was popped: out of the heap */
+int eds__xd_sync(eds_sim *sim, eds__pop *p);
+double eds__xd_v(const eds__pop *p, uint32_t j, double t); /* v of a cell not refractory */
+void eds__xd_leave(eds_sim *sim, eds__pop *p);   /* back to v[j], t_last[j] (brought to now) */
+int eds__xd_check(const eds_sim *sim, const eds__pop *p);
 
 /* sources.c */
 int eds__cmp_double(const void *a, const void *b); /* qsort order of doubles */

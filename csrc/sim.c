@@ -56,6 +56,7 @@ static void pop_free(eds__pop *p)
     free(p->t_last);
     free(p->refr_until);
     free(p->gen);
+    eds__xd_free(p);
     if (p->times)
         for (uint32_t j = 0; j < p->n; j++)
             free(p->times[j]);
@@ -100,7 +101,13 @@ int eds_sim_stats(const eds_sim *sim, eds_stats *out)
     out->heap_size = sim->queue.size + sim->nqueue.size;
     for (uint32_t f = 0; f < sim->n_fifos; f++) /* deliveries waiting behind their line's head */
         out->heap_size += sim->fifos[f].count ? sim->fifos[f].count - 1 : 0;
-    out->heap_max = sim->queue.max_size + sim->nqueue.max_size; /* sum of both maxima */
+    out->heap_max = sim->queue.max_size + sim->nqueue.max_size; /* sum of the maxima */
+    for (uint32_t k = 0; k < sim->n_pops; k++)
+        if (sim->pops[k].xd) { /* the cells waiting behind their population's first */
+            const eds__nqueue *q = &sim->pops[k].xd->q;
+            out->heap_size += q->size ? q->size - 1 : 0;
+            out->heap_max += q->max_size;
+        }
     return EDS_OK;
 }
 
@@ -118,6 +125,9 @@ int eds_sim_check_queue(const eds_sim *sim)
                 return EDS_STATE;
         }
     }
+    for (uint32_t k = 0; k < sim->n_pops; k++)
+        if (sim->pops[k].xd)
+            EDS_CHECK(eds__xd_check(sim, &sim->pops[k]));
     return eds__nqueue_check(&sim->nqueue);
 }
 
@@ -230,6 +240,8 @@ static int predict(eds_sim *sim, eds__pop *p, uint32_t j)
 {
     double when;
     int recheck;
+    if (p->xd)
+        return eds__xd_predict(sim, p, j);
     if (eds__driven(p, j))
         return drive_predict(sim, p, j);
     if (p->kind == EDS__POP_COND)
@@ -319,6 +331,8 @@ static int add_exact(eds_sim *sim, int kind, const eds_curr_params *params, uint
     p->tau2 = kind == EDS__POP_DELTA ? 1.0 : params->tau_syn_i;
     p->v_reset = params->v_reset;
     p->tau_refrac = params->tau_refrac;
+    if (kind == EDS__POP_DELTA && m.v_inf > params->v_thresh)
+        EDS_CHECK(eds__xd_init(p, sim->now));
     return alloc_event_driven(sim, p, params->v_rest);
 }
 
@@ -457,6 +471,11 @@ int eds__state_at(const eds_sim *sim, const eds__pop *p, uint32_t j, double t, i
         out[0] = p->v_reset;
         out[1] = p->s1[j] * exp(-dt / p->tau1);
         out[2] = p->s2[j] * exp(-dt / p->tau2);
+        return EDS_OK;
+    }
+    if (p->xd) {
+        out[0] = eds__xd_v(p, j, t);
+        out[1] = out[2] = 0.0;
         return EDS_OK;
     }
     if (eds__driven(p, j)) {
@@ -621,13 +640,16 @@ static int on_fire(eds_sim *sim, const eds__event *e)
 {
     eds__pop *p = &sim->pops[sim->pop_of[e->id]];
     uint32_t j = e->id - p->first;
+    if (p->xd)
+        eds__xd_fired(p, j);
     decay_synapses(p, j, e->t);
     p->v[j] = p->v_reset;
     sim->stats.n_spikes++;
     EDS_CHECK(send_spike(sim, e->id, e->t));
     if (p->tau_refrac > 0.0) {
         p->refr_until[j] = e->t + p->tau_refrac;
-        return neuron_schedule(sim, e->id, p->refr_until[j], EDS_EV_REFRAC_END);
+        EDS_CHECK(neuron_schedule(sim, e->id, p->refr_until[j], EDS_EV_REFRAC_END));
+        return p->xd ? eds__xd_sync(sim, p) : EDS_OK;
     }
     return predict(sim, p, j);
 }
@@ -701,6 +723,8 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
         }
         return EDS_OK;
     }
+    if (p->xd)
+        return eds__xd_input(sim, p, j, t, w);
     if (p->kind == EDS__POP_DELTA) {
         /* the hot path of voltage-jump networks (benchmark 4, Brunel): ev_advance, the jump and
          * predict inlined, in the same arithmetic bit for bit */

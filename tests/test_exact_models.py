@@ -2,12 +2,15 @@
 
 References: scipy's DOP853 (rtol 1e-12) with threshold events for IF_curr_exp; for IF_curr_delta
 the textbook closed form, checked through the free-running period 5 ms + 20 ms ln 11 that
-shared/BENCHMARKS.md quotes for benchmark 4.
+shared/BENCHMARKS.md quotes for benchmark 4, and a small recurrent network against an event-driven
+simulation of the same closed form in 40-digit decimal arithmetic.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
+from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
@@ -109,6 +112,108 @@ def test_curr_delta_free_running_period_is_textbook():
     t = rec.spikes.t
     assert np.allclose(t[0], 20.0 * math.log(11.0), atol=1e-12)
     assert np.allclose(np.diff(t), period, atol=1e-9)
+
+
+def decimal_delta_network(cell, n, v0, synapses, inputs, duration):
+    """Spikes (t, i) of IF_curr_delta cells, event by event in 40-digit decimals.
+
+    synapses: (pre, post, w mV, delay ms) among the cells; inputs: (arrival ms, post, w mV). Cells
+    with v_inf > v_thresh fire on their own at t + tau ln((v_inf - v) / (v_inf - v_thresh)); an
+    input lifting v to threshold fires the cell at once; inputs while refractory are lost.
+    """
+    with localcontext() as ctx:
+        ctx.prec = 40
+        D = Decimal
+        tau, v_inf, theta = D(cell["tau_m"]), D(cell["v_rest"]), D(cell["v_thresh"])
+        v_reset, t_ref = D(cell["v_reset"]), D(cell["tau_refrac"])
+        v = [D(float(x)) for x in v0]
+        t_last = [D(0)] * n
+        free_at = [D(0)] * n  # end of refractoriness
+        out_syn = [[] for _ in range(n)]
+        for pre, post, w, d in synapses:
+            out_syn[int(pre)].append((int(post), D(float(w)), D(float(d))))
+        queue = [(D(float(t)), int(j), D(float(w))) for t, j, w in inputs]
+        heapq.heapify(queue)
+
+        def fire_time(j):
+            start = max(t_last[j], free_at[j])
+            vj = v[j] if t_last[j] >= free_at[j] else v_reset
+            return start + tau * ((v_inf - vj) / (v_inf - theta)).ln()
+
+        pending = [fire_time(j) for j in range(n)]
+        spikes = []
+
+        def fire(j, t):
+            spikes.append((float(t), j))
+            v[j], t_last[j], free_at[j] = v_reset, t, t + t_ref
+            for post, w, d in out_syn[j]:
+                heapq.heappush(queue, (t + d, post, w))
+            pending[j] = fire_time(j)
+
+        end = D(duration)
+        while True:
+            j_next = min(range(n), key=lambda j: pending[j])
+            t_in = queue[0][0] if queue else end
+            if min(pending[j_next], t_in) >= end:
+                break
+            if pending[j_next] < t_in:
+                fire(j_next, pending[j_next])
+                continue
+            t, j, w = heapq.heappop(queue)
+            if t < free_at[j]:
+                continue
+            start = max(t_last[j], free_at[j])
+            vj = v[j] if t_last[j] >= free_at[j] else v_reset
+            v[j] = v_inf + (vj - v_inf) * (-(t - start) / tau).exp() + w
+            t_last[j] = t
+            if v[j] >= theta:
+                fire(j, t)
+            else:
+                pending[j] = fire_time(j)
+        return spikes
+
+
+@pytest.mark.parametrize("tau_m", [20.0, 2.5])
+def test_curr_delta_network_that_fires_on_its_own_matches_decimal_arithmetic(tau_m):
+    """v_inf above threshold (benchmark 4's regime), recurrent excitation and inhibition, inputs
+    from spike sources; tau_m = 2.5 ms spans several of the core's 32 tau_m epochs."""
+    cell = dict(tau_m=tau_m, v_rest=-49.0, v_thresh=-50.0, v_reset=-60.0, tau_refrac=2.0)
+    rng = np.random.default_rng(11)
+    n, n_src, duration = 24, 6, 240.0
+    pre, post = np.nonzero(rng.random((n, n)) < 0.25)
+    w = np.where(rng.random(pre.size) < 0.7, rng.uniform(0.2, 1.2, pre.size),
+                 rng.uniform(-2.5, -0.5, pre.size))
+    w = w.astype(np.float32).astype(np.float64)  # the core stores weights as float32
+    d = rng.uniform(0.5, 3.0, pre.size)
+    src_t = [np.sort(rng.uniform(0.0, duration, 40)) for _ in range(n_src)]
+    src_pre, src_post = np.nonzero(rng.random((n_src, n)) < 0.3)
+    src_w = rng.uniform(0.3, 1.5, src_pre.size).astype(np.float32).astype(np.float64)
+    src_d = rng.uniform(0.5, 2.0, src_pre.size)
+    v0 = rng.uniform(-60.0, -50.0, n)
+
+    net = edsim.Network(seed=0)
+    pop = net.population(n, edsim.IF_curr_delta(**cell), name="cells")
+    pop.initialize(v=v0)
+    src = net.source(edsim.SpikeTimes(src_t), n=n_src, name="src")
+    for sel, receptor in ((w > 0, "excitatory"), (w < 0, "inhibitory")):
+        net.connect(pop, pop, edsim.FromList(np.column_stack([pre[sel], post[sel], w[sel], d[sel]])),
+                    receptor_type=receptor)
+    net.connect(src, pop, edsim.FromList(np.column_stack([src_pre, src_post, src_w, src_d])))
+    rec = net.record(pop)
+    for k in range(1, 9):  # in steps, so that epochs and run ends interleave
+        net.run_until(duration * k / 8)
+
+    inputs = [(t + dd, j, ww) for i, j, ww, dd in zip(src_pre, src_post, src_w, src_d)
+              for t in src_t[i]]
+    want = decimal_delta_network(cell, n, v0, zip(pre, post, w, d), inputs, duration)
+    want_t = np.array([t for t, _ in want])
+    want_i = np.array([j for _, j in want])
+    got = rec.spikes
+    order = np.lexsort((want_i, want_t))
+    assert len(want) > 100, "the network must be active"
+    assert np.array_equal(got.i, want_i[order])
+    assert np.max(np.abs(got.t - want_t[order])) < 1e-9
+    net._sim.check_queue()  # raises if a heap or the first-cell entries are inconsistent
 
 
 def test_curr_delta_jumps_and_refractory_loss():

@@ -3263,6 +3263,97 @@ static double delta_time_to(const eds_curr_params *p, double v0)
     return p->tau_m * log((p->v_rest - v0) / (p->v_rest - p->v_thresh));
 }
 
+/* A recurrent network of tonic cells (kept by the exponential of their firing time, xdelta.c)
+ * with tau_m 2 ms, so that 400 ms span several 64 ms epochs: stepped in 1 ms runs with the
+ * queues checked after each equals one run, bit for bit. */
+static eds_sim *tonic_net(void)
+{
+    eds_curr_params p = tonic_delta();
+    p.tau_m = 2.0;
+    eds_sim *sim = NULL;
+    uint32_t src = 0, n0 = 0;
+    enum { NS = 4, NC = 12 };
+    CHECK_OK(eds_sim_new(9, &sim));
+    CHECK_OK(eds_sim_add_spike_source(sim, NS, &src));
+    CHECK_OK(eds_sim_add_curr_delta(sim, &p, NC, &n0));
+    CHECK_OK(eds_sim_record_spikes(sim, n0, NC, 1));
+    uint32_t pre[(NS + NC) * NC], post[(NS + NC) * NC];
+    float w[(NS + NC) * NC];
+    double d[(NS + NC) * NC];
+    uint8_t r[(NS + NC) * NC];
+    size_t k = 0;
+    for (uint32_t i = 0; i < NS + NC; i++)
+        for (uint32_t j = 0; j < NC; j++, k++) {
+            pre[k] = i < NS ? src + i : n0 + i - NS;
+            post[k] = n0 + j;
+            r[k] = (i * 7 + j) % 3 == 0;
+            w[k] = (r[k] ? -1.0f : 1.0f) * (0.5f + 0.25f * (float)((i * 3 + j * 5) % 7));
+            d[k] = 0.5 + 0.125 * (double)((i + 2 * j) % 5);
+        }
+    CHECK_OK(eds_sim_add_synapses(sim, k, pre, post, w, d, r));
+    double times[40];
+    for (uint32_t i = 0; i < NS; i++) {
+        for (int q = 0; q < 40; q++)
+            times[q] = 10.0 * q + 1.7 * i + 0.3;
+        CHECK_OK(eds_sim_add_spike_times(sim, src + i, times, 40));
+    }
+    return sim;
+}
+
+static void test_tonic_delta_cells_stepped_across_epochs_equal_one_run(void)
+{
+    eds_sim *whole = tonic_net();
+    CHECK_OK(eds_sim_run(whole, 400.0));
+    CHECK_QUEUE(whole);
+    spikes want = drain_all(whole);
+    CHECK(want.n > 500);
+    eds_sim *stepped = tonic_net();
+    for (int step = 1; step <= 400; step++) {
+        CHECK_OK(eds_sim_run(stepped, (double)step));
+        CHECK_QUEUE(stepped);
+    }
+    spikes got = drain_all(stepped);
+    CHECK(spikes_equal(&want, &got));
+    spikes_free(&want);
+    spikes_free(&got);
+    eds_sim_free(whole);
+    eds_sim_free(stepped);
+}
+
+/* Setting the state of a refractory tonic cell ends its refractoriness: it fires at the closed-
+ * form time from the new v, like the cells that were not refractory. */
+static void test_tonic_delta_state_set_during_refractoriness(void)
+{
+    eds_curr_params p = tonic_delta();
+    eds_sim *sim = NULL;
+    uint32_t n0 = 0;
+    CHECK_OK(eds_sim_new(1, &sim));
+    CHECK_OK(eds_sim_add_curr_delta(sim, &p, 3, &n0));
+    double v0[3] = {-50.5, -60.0, -58.0}, zero[3] = {0.0, 0.0, 0.0};
+    CHECK_OK(eds_sim_set_state(sim, n0, 3, v0, zero, zero));
+    double t_first = delta_time_to(&p, -50.5);
+    CHECK_OK(eds_sim_run(sim, t_first + 0.5)); /* cell 0 fired and is refractory (2 ms) */
+    CHECK_OK(eds_sim_record_spikes(sim, n0, 3, 1));
+    double v[3] = {-70.0, -70.0, -65.0};
+    CHECK_OK(eds_sim_set_state(sim, n0, 3, v, zero, zero));
+    CHECK_QUEUE(sim);
+    double got_v[3];
+    CHECK_OK(eds_sim_get_state(sim, n0, 3, got_v, zero, zero));
+    for (int i = 0; i < 3; i++)
+        CHECK_NEAR(got_v[i], v[i], 1e-12);
+    CHECK_OK(eds_sim_run(sim, t_first + 0.5 + delta_time_to(&p, -70.0) + 0.1));
+    spikes s = drain_all(sim);
+    CHECK(s.n == 3);
+    if (s.n == 3) {
+        CHECK_NEAR(s.t[0], t_first + 0.5 + delta_time_to(&p, -65.0), 1e-9);
+        CHECK_NEAR(s.t[1], t_first + 0.5 + delta_time_to(&p, -70.0), 1e-9);
+        CHECK_NEAR(s.t[2], t_first + 0.5 + delta_time_to(&p, -70.0), 1e-9);
+        CHECK(s.id[0] == n0 + 2);
+    }
+    spikes_free(&s);
+    eds_sim_free(sim);
+}
+
 static void test_parameter_changes_act_from_now(void)
 {
     eds_curr_params p = tonic_delta();
@@ -3587,6 +3678,8 @@ int main(void)
         RUN_TEST(test_injecting_each_step_equals_spikes_given_up_front);
         RUN_TEST(test_inject_validates_everything_before_staging);
         RUN_TEST(test_parameter_changes_act_from_now);
+        RUN_TEST(test_tonic_delta_cells_stepped_across_epochs_equal_one_run);
+        RUN_TEST(test_tonic_delta_state_set_during_refractoriness);
         RUN_TEST(test_table_swap_continues_the_same_trajectories);
         RUN_TEST(test_weights_of_tracked_synapses_change_later_deliveries);
         RUN_TEST(test_shedding_counts_what_it_drops_and_changes_nothing);
