@@ -145,6 +145,9 @@ typedef struct {
 
 int eds__exact_init(eds__exact *m, const eds_curr_params *p, int delta);
 double eds__exact_v(const eds__exact *m, double v0, double ie0, double ii0, double t);
+/* (v, I_e, I_i) after t >= 0 ms without input: eds__exact_v's v, the currents decayed. */
+void eds__exact_advance(const eds__exact *m, double v0, double ie0, double ii0, double t,
+                        double out[3]);
 int eds__exact_predict(const eds__exact *m, double v0, double ie0, double ii0, double *when,
                        int *recheck, eds_stats *stats);
 

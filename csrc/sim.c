@@ -196,15 +196,11 @@ static int ev_advance(const eds__pop *p, uint32_t j, double dt, double *v, doubl
         return eds__gen_advance(p->glut, p->v[j], p->s1[j], p->s2[j], dt, v, s1, s2, stats);
     if (!(dt >= 0.0))
         return EDS_INVALID;
-    *v = eds__exact_v(&p->exact, p->v[j], p->s1[j], p->s2[j], dt);
-    if (p->kind == EDS__POP_DELTA) {
-        /* voltage jumps only: the synaptic variables stay 0 */
-        *s1 = p->s1[j];
-        *s2 = p->s2[j];
-        return EDS_OK;
-    }
-    *s1 = p->s1[j] * exp(-dt / p->tau1);
-    *s2 = p->s2[j] * exp(-dt / p->tau2);
+    double out[3]; /* (the outputs may be p's own arrays) */
+    eds__exact_advance(&p->exact, p->v[j], p->s1[j], p->s2[j], dt, out);
+    *v = out[0];
+    *s1 = out[1];
+    *s2 = out[2];
     return EDS_OK;
 }
 
