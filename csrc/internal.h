@@ -58,8 +58,6 @@ void eds__nqueue_set(eds__nqueue *q, uint32_t id, double t, uint64_t key);
 void eds__nqueue_remove(eds__nqueue *q, uint32_t id);
 uint32_t eds__nqueue_pop(eds__nqueue *q); /* requires size > 0 */
 int eds__nqueue_check(const eds__nqueue *q);
-/* Multiplies every time by f > 0 and restores the heap order. */
-void eds__nqueue_scale(eds__nqueue *q, double f);
 void eds__nqueue_free(eds__nqueue *q);
 
 int eds__queue_push(eds__queue *q, double t, int kind, uint32_t id, uint32_t aux, double aux_t);
@@ -191,9 +189,14 @@ enum {
 #define EDS__DRIVE_K 32
 #define EDS__NO_DRIVE UINT32_MAX
 /* IF_curr_delta cells that fire on their own, keyed by the exponential of their firing time
- * (xdelta.c). q holds the cells that are not refractory: id = cell index, t = X, key = seq. */
+ * (xdelta.c): per cell X (+inf: not queued, refractory) and key (seq); per block of cells its
+ * first, and a tournament tree over the blocks (tree[1] the first cell of all). */
 typedef struct {
-    eds__nqueue q;
+    double *x;
+    uint64_t *key;
+    uint32_t n, nb, leaves;
+    uint32_t *bmin, *tree;
+    uint32_t size, max_size;    /* cells queued */
     double c;                   /* v_inf - v_thresh > 0 (mV) */
     double t0;                  /* epoch: X = e^{(T - t0) / tau_m} */
     double g_t, g, gw;          /* G(g_t) = e^{(g_t - t0) / tau_m} and G / c, cached */

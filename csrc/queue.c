@@ -200,17 +200,6 @@ uint32_t eds__nqueue_pop(eds__nqueue *q)
     return id;
 }
 
-void eds__nqueue_scale(eds__nqueue *q, double f)
-{
-    for (uint32_t i = 0; i < q->size; i++)
-        q->heap[i].t *= f;
-    /* f > 0 keeps the order of distinct times but rounding may make two equal: heapify again
-     * (Floyd) so that such ties are ordered by key */
-    for (uint32_t i = q->size / N_ARITY + 1; i-- > 0;)
-        if (i < q->size)
-            n_sift_down(q, i, q->heap[i]);
-}
-
 int eds__nqueue_check(const eds__nqueue *q)
 {
     for (uint32_t i = 0; i < q->size; i++) {

@@ -104,9 +104,9 @@ int eds_sim_stats(const eds_sim *sim, eds_stats *out)
     out->heap_max = sim->queue.max_size + sim->nqueue.max_size; /* sum of the maxima */
     for (uint32_t k = 0; k < sim->n_pops; k++)
         if (sim->pops[k].xd) { /* the cells waiting behind their population's first */
-            const eds__nqueue *q = &sim->pops[k].xd->q;
-            out->heap_size += q->size ? q->size - 1 : 0;
-            out->heap_max += q->max_size;
+            const eds__xd *xd = sim->pops[k].xd;
+            out->heap_size += xd->size ? xd->size - 1 : 0;
+            out->heap_max += xd->max_size;
         }
     return EDS_OK;
 }

@@ -7,40 +7,131 @@
  * e^{(t - t0) / tau_m}:
  *   v(t) = v_inf - c X / G(t),   an input of w mV at t:  X -= w G(t) / c,   v(t) >= v_thresh <=> X <= G(t).
  * G(t) is computed once per time (all targets of a delivery share it). X orders the cells by
- * firing time (T = t0 + tau_m ln X is increasing in X), so the population's cells wait in a heap
- * of their own keyed by (X, seq), and only its first cell has an entry in the neuron queue, at
+ * firing time (T = t0 + tau_m ln X is increasing in X), so the population's cells are ordered by (X, seq) in
+ * a structure of their own, and only its first cell has an entry in the neuron queue, at
  * T = max(now, t0 + tau_m ln X): one log per change of the first cell, not per input. A cell
  * an input lifts to threshold (X <= G(t)) gets X = -inf: it fires now, and such cells fire in
  * the order of their keys (seq), as FIRE events at one time do: the event order is the one of
  * (t, rank, seq) for every other cell too, since each input re-keys its cell with a new seq.
  *
- * Refractory cells are not in the heap (their REFRAC_END is in the neuron queue, as for every
+ * That structure is made for many updates and few questions: inputs change X about 80 times
+ * per firing, the first cell changes once or twice. Cells are cut into blocks of XD_BLOCK, each
+ * block knows its first cell, a tournament tree over the blocks knows the first of all. An input
+ * that makes a cell earlier compares it with its block's first (a tree path if it takes its
+ * place); one that makes it later costs nothing unless it was the block's first (then the block
+ * is scanned). No heap sifts, no positions to maintain.
+ *
+ * Refractory cells are not in it (X = +inf; their REFRAC_END is in the neuron queue, as for every
  * other cell); v[j] and t_last[j] are maintained only around firing and resets, X is the state
  * otherwise. The epoch moves to the current time when t - t0 exceeds XD_EPOCH tau_m (X stays
- * below e^{XD_EPOCH + ...}, far from overflow): every X is scaled by one factor and the heap
- * rebuilt, at event times only, so any split of a run into steps gives the same bits. */
+ * below e^{XD_EPOCH + ...}, far from overflow): every X is scaled by one factor and the blocks
+ * and tree recomputed, at event times only, so any split of a run into steps gives the same
+ * bits. */
 
 #include <math.h>
 
 #include "internal.h"
 
 #define XD_EPOCH 32.0
+#define XD_BLOCK 64
+#define XD_NONE UINT32_MAX
+
+/* (X, key) of cell a before that of cell b; XD_NONE is after everything */
+static inline int xd_before(const eds__xd *xd, uint32_t a, uint32_t b)
+{
+    if (b == XD_NONE)
+        return a != XD_NONE;
+    if (a == XD_NONE)
+        return 0;
+    return xd->x[a] < xd->x[b] || (xd->x[a] == xd->x[b] && xd->key[a] < xd->key[b]);
+}
+
+static void tree_update(eds__xd *xd, uint32_t b)
+{
+    uint32_t i = xd->leaves + b;
+    xd->tree[i] = xd->bmin[b];
+    for (i >>= 1; i >= 1; i >>= 1) {
+        uint32_t l = xd->tree[2 * i], r = xd->tree[2 * i + 1];
+        xd->tree[i] = xd_before(xd, r, l) ? r : l;
+    }
+}
+
+static void block_scan(eds__xd *xd, uint32_t b)
+{
+    uint32_t lo = b * XD_BLOCK, hi = lo + XD_BLOCK < xd->n ? lo + XD_BLOCK : xd->n, m = XD_NONE;
+    for (uint32_t j = lo; j < hi; j++)
+        if (xd->x[j] < INFINITY && xd_before(xd, j, m))
+            m = j;
+    xd->bmin[b] = m;
+}
+
+static void rebuild(eds__xd *xd)
+{
+    for (uint32_t b = 0; b < xd->nb; b++)
+        block_scan(xd, b);
+    for (uint32_t i = 0; i < xd->leaves; i++)
+        xd->tree[xd->leaves + i] = i < xd->nb ? xd->bmin[i] : XD_NONE;
+    for (uint32_t i = xd->leaves; i-- > 1;) {
+        uint32_t l = xd->tree[2 * i], r = xd->tree[2 * i + 1];
+        xd->tree[i] = xd_before(xd, r, l) ? r : l;
+    }
+}
+
+/* Cell j's key becomes (x, key); x = +inf takes it out. */
+static inline void xd_set(eds__xd *xd, uint32_t j, double x, uint64_t key)
+{
+    uint32_t b = j / XD_BLOCK, m = xd->bmin[b];
+    int earlier = x < xd->x[j] || (x == xd->x[j] && key < xd->key[j]);
+    if ((x < INFINITY) != (xd->x[j] < INFINITY)) {
+        xd->size += x < INFINITY ? 1 : -1;
+        if (xd->size > xd->max_size)
+            xd->max_size = xd->size;
+    }
+    xd->x[j] = x;
+    xd->key[j] = key;
+    if (m == j) {
+        if (!earlier)
+            block_scan(xd, b);
+        tree_update(xd, b);
+    } else if (x < INFINITY && xd_before(xd, j, m)) {
+        xd->bmin[b] = j;
+        tree_update(xd, b);
+    }
+}
+
+static inline uint32_t xd_first(const eds__xd *xd)
+{
+    return xd->tree[1];
+}
 
 int eds__xd_init(eds__pop *p, double now)
 {
     eds__xd *xd = calloc(1, sizeof *xd);
     if (!xd)
         return EDS_NOMEM;
-    int rc = eds__nqueue_reserve(&xd->q, p->n ? p->n : 1);
-    if (rc != EDS_OK) {
-        free(xd);
-        return rc;
+    uint32_t n = p->n ? p->n : 1;
+    xd->n = n;
+    xd->nb = (n + XD_BLOCK - 1) / XD_BLOCK;
+    xd->leaves = 1;
+    while (xd->leaves < xd->nb)
+        xd->leaves *= 2;
+    xd->x = malloc(n * sizeof(double));
+    xd->key = calloc(n, sizeof(uint64_t));
+    xd->bmin = malloc(xd->nb * sizeof(uint32_t));
+    xd->tree = malloc(2 * (size_t)xd->leaves * sizeof(uint32_t));
+    p->xd = xd;
+    if (!xd->x || !xd->key || !xd->bmin || !xd->tree) {
+        eds__xd_free(p);
+        return EDS_NOMEM;
     }
+    for (uint32_t j = 0; j < n; j++)
+        xd->x[j] = INFINITY;
+    rebuild(xd);
+    xd->tree[0] = XD_NONE;
     xd->c = p->exact.v_inf - p->exact.p.v_thresh;
     xd->t0 = now;
     xd->g_t = NAN; /* no G cached */
     xd->rep = EDS__NOT_QUEUED;
-    p->xd = xd;
     return EDS_OK;
 }
 
@@ -48,17 +139,23 @@ void eds__xd_free(eds__pop *p)
 {
     if (!p->xd)
         return;
-    eds__nqueue_free(&p->xd->q);
+    free(p->xd->x);
+    free(p->xd->key);
+    free(p->xd->bmin);
+    free(p->xd->tree);
     free(p->xd);
     p->xd = NULL;
 }
 
-/* Moves the epoch to t: X *= e^{-(t - t0) / tau}, order kept (ties re-sorted by the rebuild). */
+/* Moves the epoch to t: X *= e^{-(t - t0) / tau}; ties rounding may create are ordered by key
+ * when the blocks and the tree are computed again. */
 static void rebase(eds__pop *p, double t)
 {
     eds__xd *xd = p->xd;
     double f = exp(-(t - xd->t0) / p->exact.p.tau_m);
-    eds__nqueue_scale(&xd->q, f);
+    for (uint32_t j = 0; j < xd->n; j++)
+        xd->x[j] *= f; /* (+inf stays) */
+    rebuild(xd);
     xd->t0 = t;
     xd->rep_key = UINT64_MAX; /* the first cell's time is computed again */
 }
@@ -80,25 +177,25 @@ static inline void xd_g(eds__pop *p, double t)
 static int sync_slow(eds_sim *sim, eds__pop *p)
 {
     eds__xd *xd = p->xd;
-    if (xd->q.size == 0) {
+    uint32_t top = xd_first(xd);
+    if (top == XD_NONE) {
         if (xd->rep != EDS__NOT_QUEUED)
             eds__nqueue_remove(&sim->nqueue, p->first + xd->rep);
         xd->rep = EDS__NOT_QUEUED;
         return EDS_OK;
     }
-    const eds__nentry *top = &xd->q.heap[0];
-    double t_fire = sim->now;
-    if (top->t > 0.0) {
-        double t = xd->t0 + p->exact.p.tau_m * log(top->t);
+    double t_fire = sim->now, x = xd->x[top];
+    if (x > 0.0) {
+        double t = xd->t0 + p->exact.p.tau_m * log(x);
         if (t > t_fire)
             t_fire = t;
     }
-    if (xd->rep != EDS__NOT_QUEUED && xd->rep != top->id)
+    if (xd->rep != EDS__NOT_QUEUED && xd->rep != top)
         eds__nqueue_remove(&sim->nqueue, p->first + xd->rep);
-    eds__nqueue_set(&sim->nqueue, p->first + top->id, t_fire,
-                    ((uint64_t)EDS_EV_FIRE << 56) | top->key);
-    xd->rep = top->id;
-    xd->rep_key = top->key;
+    eds__nqueue_set(&sim->nqueue, p->first + top, t_fire,
+                    ((uint64_t)EDS_EV_FIRE << 56) | xd->key[top]);
+    xd->rep = top;
+    xd->rep_key = xd->key[top];
     return EDS_OK;
 }
 
@@ -106,7 +203,8 @@ static int sync_slow(eds_sim *sim, eds__pop *p)
 static inline int sync_first(eds_sim *sim, eds__pop *p)
 {
     const eds__xd *xd = p->xd;
-    if (xd->q.size && xd->q.heap[0].id == xd->rep && xd->q.heap[0].key == xd->rep_key)
+    uint32_t top = xd_first(xd);
+    if (top != XD_NONE && top == xd->rep && xd->key[top] == xd->rep_key)
         return EDS_OK;
     return sync_slow(sim, p);
 }
@@ -132,18 +230,17 @@ int eds__xd_predict(eds_sim *sim, eds__pop *p, uint32_t j)
     EDS_CHECK(next_key(sim, &key));
     if (xd->rep != j) /* a REFRAC_END still pending (a state set during refractoriness) */
         eds__nqueue_remove(&sim->nqueue, p->first + j);
-    eds__nqueue_set(&xd->q, j, x, key);
+    xd_set(xd, j, x, key);
     return sync_first(sim, p);
 }
 
 int eds__xd_input(eds_sim *sim, eds__pop *p, uint32_t j, double t, double w)
 {
     eds__xd *xd = p->xd;
-    uint32_t i = xd->q.pos[j];
-    if (i == EDS__NOT_QUEUED)
-        return EDS_STATE; /* every cell that is not refractory waits in the heap */
     xd_g(p, t);
-    double x = xd->q.heap[xd->q.pos[j]].t; /* (pos again: xd_g may rebuild) */
+    double x = xd->x[j];
+    if (!(x < INFINITY))
+        return EDS_STATE; /* every cell that is not refractory is queued */
     if (x != -INFINITY) { /* (-inf: at threshold already, firing now; it stays so) */
         x -= w * xd->gw;
         if (!(x < INFINITY))
@@ -153,14 +250,14 @@ int eds__xd_input(eds_sim *sim, eds__pop *p, uint32_t j, double t, double w)
     }
     uint64_t key;
     EDS_CHECK(next_key(sim, &key));
-    eds__nqueue_set(&xd->q, j, x, key);
+    xd_set(xd, j, x, key);
     return sync_first(sim, p);
 }
 
 void eds__xd_fired(eds__pop *p, uint32_t j)
 {
     eds__xd *xd = p->xd;
-    eds__nqueue_remove(&xd->q, j);
+    xd_set(xd, j, INFINITY, 0);
     if (xd->rep == j)
         xd->rep = EDS__NOT_QUEUED; /* its entry was the one popped */
 }
@@ -173,10 +270,9 @@ int eds__xd_sync(eds_sim *sim, eds__pop *p)
 double eds__xd_v(const eds__pop *p, uint32_t j, double t)
 {
     const eds__xd *xd = p->xd;
-    uint32_t i = xd->q.pos[j];
-    if (i == EDS__NOT_QUEUED)
-        return p->v[j];
-    double x = xd->q.heap[i].t;
+    double x = xd->x[j];
+    if (x == INFINITY)
+        return p->v[j]; /* not queued: refractory, v is v_reset */
     if (x == -INFINITY)
         return p->exact.p.v_thresh; /* reached at an input of this instant, firing now */
     return p->exact.v_inf - xd->c * x / exp((t - xd->t0) / p->exact.p.tau_m);
@@ -194,10 +290,27 @@ void eds__xd_leave(eds_sim *sim, eds__pop *p)
 int eds__xd_check(const eds_sim *sim, const eds__pop *p)
 {
     const eds__xd *xd = p->xd;
-    EDS_CHECK(eds__nqueue_check(&xd->q));
-    if (xd->q.size == 0)
+    for (uint32_t b = 0; b < xd->nb; b++) {
+        uint32_t lo = b * XD_BLOCK, hi = lo + XD_BLOCK < xd->n ? lo + XD_BLOCK : xd->n;
+        uint32_t m = xd->bmin[b];
+        for (uint32_t j = lo; j < hi; j++)
+            if (xd->x[j] < INFINITY && (m == XD_NONE || xd_before(xd, j, m)))
+                return EDS_STATE;
+        if (m != XD_NONE && (m < lo || m >= hi || !(xd->x[m] < INFINITY)))
+            return EDS_STATE;
+    }
+    for (uint32_t i = 1; i < xd->leaves; i++) {
+        uint32_t l = xd->tree[2 * i], r = xd->tree[2 * i + 1];
+        if (xd->tree[i] != (xd_before(xd, r, l) ? r : l))
+            return EDS_STATE;
+    }
+    for (uint32_t b = 0; b < xd->leaves; b++)
+        if (xd->tree[xd->leaves + b] != (b < xd->nb ? xd->bmin[b] : XD_NONE))
+            return EDS_STATE;
+    uint32_t top = xd_first(xd);
+    if (top == XD_NONE)
         return xd->rep == EDS__NOT_QUEUED ? EDS_OK : EDS_STATE;
-    if (xd->rep != xd->q.heap[0].id || sim->nqueue.pos[p->first + xd->rep] == EDS__NOT_QUEUED)
+    if (xd->rep != top || sim->nqueue.pos[p->first + xd->rep] == EDS__NOT_QUEUED)
         return EDS_STATE;
     return EDS_OK;
 }
