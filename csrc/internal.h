@@ -106,6 +106,13 @@ struct eds_cond_lut {
     double *t_nodes;                      /* t axis nodes */
     double *decay_e, *decay_i, *decay_m;  /* exp(-t_k / tau) at the t nodes */
     double *lag_ge, *lag_gi;              /* inverse Lagrange denominators per stencil */
+    /* per-node and per-cell constants, so the hot paths repeat no arithmetic whose result is
+     * fixed by the table (each computed by the same operations as where it is used) */
+    double *t_tau_m;                      /* t_k / tau_m */
+    double *rise_e, *rise_i;              /* 1 - decay_e[k], 1 - decay_i[k] */
+    double *reject;                       /* [ke][ki] over the ge_n-1 x gi_n-1 cells: largest
+                                             corner reach at the last node plus its margin */
+    uint64_t stencil[16];                 /* offsets of the 4x4 (ge, gi) stencil's t rows */
 };
 
 /* ---- lookup table of a model declared by its equations (lut_gen.c) ---- */
