@@ -113,6 +113,7 @@ struct eds_cond_lut {
     double *reject;                       /* [ke][ki] over the ge_n-1 x gi_n-1 cells: largest
                                              corner reach at the last node plus its margin */
     uint64_t stencil[16];                 /* offsets of the 4x4 (ge, gi) stencil's t rows */
+    int inhibition_keeps_silent;          /* see eds_cond_lut_new */
 };
 
 /* ---- lookup table of a model declared by its equations (lut_gen.c) ---- */
@@ -322,6 +323,12 @@ int eds__cond_predict(const eds_cond_lut *lut, double v0, double ge0, double gi0
                       int *recheck, eds_stats *stats);
 int eds__cond_advance(const eds_cond_lut *lut, double v0, double ge0, double gi0, double dt,
                       double *v, double *ge, double *gi, eds_stats *stats);
+/* Whether a neuron that cannot fire (its last prediction: never) still cannot after an inhibitory
+ * input of weight w at potential v, so that the prediction need not be made again (lut_cond.c). */
+static inline int eds__cond_stays_silent(const eds_cond_lut *lut, double v, double w)
+{
+    return lut->inhibition_keeps_silent && v >= lut->tab.e_rev_i && w >= 0.0;
+}
 
 /* lut_gen.c: the same for models declared by their equations. */
 int eds__gen_predict(const eds_gen_lut *lut, double v0, double s10, double s20, double *when,

@@ -176,6 +176,17 @@ int eds_cond_lut_new(const eds_cond_table *tab, eds_cond_lut **out)
     }
     l->g_leak = tab->cm / tab->tau_m;
     l->v_inf = tab->v_rest + tab->i_offset / l->g_leak;
+    /* Inhibition cannot make a silent neuron fire. Raising gi by w >= 0 at time t0, the difference
+     * D = v_new - v_old of the two trajectories obeys
+     *   cm dD/dt = -(g_L + ge + gi) D - w e^{-(t - t0) / tau_syn_I} (v_new - e_rev_I),  D(t0) = 0,
+     * so D <= 0 while v_new >= e_rev_I. And v stays >= e_rev_I once there when at v = e_rev_I
+     * cm dv/dt = g_L (v_inf - e_rev_I) + ge (e_rev_E - e_rev_I) >= 0 for every ge >= 0, that is
+     * when v_inf >= e_rev_I and e_rev_E >= e_rev_I. Then from v >= e_rev_I the new trajectory
+     * stays at or below the old one, which never reaches threshold (a "never" verdict needs
+     * v_inf <= v_thresh, else predict() asks for a recheck). The verdict on the old start holds
+     * for the new one up to the interpolation error the reach margin already covers. */
+    l->inhibition_keeps_silent = l->v_inf >= tab->e_rev_i && tab->e_rev_e >= tab->e_rev_i &&
+                                 l->v_inf <= tab->v_thresh;
     *out = l;
     return EDS_OK;
 }
@@ -515,6 +526,16 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
             if (tr.gi0 > 0.0 && p->e_rev_i > bound)
                 bound = p->e_rev_i;
             if (fmax(vb, bound) < theta - p->reach_margin)
+                goto none;
+        }
+        /* The state at node k + 1 is a start of its own: the reject test applies to it as to the
+         * first start, and ends the walk as soon as the rest of the trajectory is out of reach. */
+        {
+            uint32_t ke, ki;
+            double ye, yi;
+            if (eds__locate(&l->ge, tr.ge0 * l->decay_e[k + 1], &ke, &ye) &&
+                eds__locate(&l->gi, tr.gi0 * l->decay_i[k + 1], &ki, &yi) &&
+                theta - vb > l->reject[(uint64_t)ke * (uint64_t)(l->tab.gi_n - 1) + ki])
                 goto none;
         }
         va = vb;
