@@ -343,20 +343,18 @@ static void traj_node(traj *tr, uint32_t k, double *v, double *dv)
     *dv = dv_dt(l, vv, tr->ge0 * l->decay_e[k], tr->gi0 * l->decay_i[k]);
 }
 
-/* traj_node at nodes k and k + 1 of a start inside the table: their Q rows are adjacent, so one
- * pass over the stencil reads both, each sum in traj_q's order and with its weights, hence its
- * value. With SSE2 the two sums are the two lanes of one vector: lane arithmetic is the same
- * IEEE double arithmetic as the scalar code's. */
-static void traj_node_pair(traj *tr, uint32_t k, double *va, double *da, double *vb, double *db)
+/* Q at nodes k and k + 1 (q = the stencil's first row + k) for Lagrange weights we, wi: the two
+ * rows are adjacent, so one pass over the stencil reads both, each sum in traj_q's order and with
+ * its weights we[a] wi[b], hence its value. With SSE2 the two sums are the two lanes of one
+ * vector: lane arithmetic is the same IEEE double arithmetic as the scalar code's. */
+static inline void stencil_pair(const eds_cond_lut *l, const double *q, const double we[4],
+                                const double wi[4], double s[2])
 {
-    const eds_cond_lut *l = tr->l;
-    const double *q = tr->q0 + k;
-    double s[2];
 #if defined(__SSE2__)
     __m128d acc = _mm_setzero_pd();
-    __m128d wi01 = _mm_loadu_pd(tr->wi), wi23 = _mm_loadu_pd(tr->wi + 2);
+    __m128d wi01 = _mm_loadu_pd(wi), wi23 = _mm_loadu_pd(wi + 2);
     for (int a = 0; a < 4; a++) {
-        __m128d wea = _mm_set1_pd(tr->we[a]);
+        __m128d wea = _mm_set1_pd(we[a]);
         __m128d w01 = _mm_mul_pd(wea, wi01), w23 = _mm_mul_pd(wea, wi23);
         const uint64_t *st = l->stencil + 4 * a;
         acc = _mm_add_pd(acc, _mm_mul_pd(_mm_unpacklo_pd(w01, w01), _mm_loadu_pd(q + st[0])));
@@ -369,17 +367,12 @@ static void traj_node_pair(traj *tr, uint32_t k, double *va, double *da, double 
     s[0] = s[1] = 0.0;
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 4; b++) {
-            double w = tr->we[a] * tr->wi[b];
+            double w = we[a] * wi[b];
             const double *r = q + l->stencil[4 * a + b];
             s[0] += w * r[0];
             s[1] += w * r[1];
         }
 #endif
-    double pa = exp(-a_node(tr, k)), pb = exp(-a_node(tr, k + 1));
-    *va = tr->v0 * pa + s[0];
-    *vb = tr->v0 * pb + s[1];
-    *da = dv_dt(l, *va, tr->ge0 * l->decay_e[k], tr->gi0 * l->decay_i[k]);
-    *db = dv_dt(l, *vb, tr->ge0 * l->decay_e[k + 1], tr->gi0 * l->decay_i[k + 1]);
 }
 
 /* ---- state update ---- */
@@ -390,20 +383,36 @@ static double v_after(const eds_cond_lut *l, double v0, double ge0, double gi0, 
 {
     if (dt == 0.0)
         return v0;
-    traj tr;
-    traj_locate(&tr, l, v0, ge0, gi0);
-    traj_weights(&tr);
-    if (!tr.in_table && stats)
-        stats->n_fallback++;
     uint32_t k = 0;
     double y = l->t.x0;
     eds__locate(&l->t, dt, &k, &y);
     double y0 = eds__node_y(&l->t, k), y1 = eds__node_y(&l->t, k + 1);
     double s = (y - y0) / (y1 - y0);
     double va, da, vb, db;
-    if (tr.in_table) {
-        traj_node_pair(&tr, k, &va, &da, &vb, &db);
+    uint32_t ke, ki;
+    double ye, yi;
+    if (eds__locate(&l->ge, ge0, &ke, &ye) && eds__locate(&l->gi, gi0, &ki, &yi)) {
+        /* traj_locate, traj_weights and traj_node at k and k + 1, on locals: the same
+         * operations on the same values */
+        const eds_cond_table *p = &l->tab;
+        uint32_t je, ji;
+        double we[4], wi[4], q[2];
+        lagrange4(&l->ge, l->lag_ge, ke, ye, &je, we);
+        lagrange4(&l->gi, l->lag_gi, ki, yi, &ji, wi);
+        stencil_pair(l, p->q + ((uint64_t)je * (uint64_t)p->gi_n + ji) * (uint64_t)p->t_n + k,
+                     we, wi, q);
+        double ge_tau = ge0 * p->tau_syn_e, gi_tau = gi0 * p->tau_syn_i;
+        double aa = l->t_tau_m[k] + (ge_tau * l->rise_e[k] + gi_tau * l->rise_i[k]) / p->cm;
+        double ab = l->t_tau_m[k + 1] + (ge_tau * l->rise_e[k + 1] + gi_tau * l->rise_i[k + 1]) / p->cm;
+        va = v0 * exp(-aa) + q[0];
+        vb = v0 * exp(-ab) + q[1];
+        da = dv_dt(l, va, ge0 * l->decay_e[k], gi0 * l->decay_i[k]);
+        db = dv_dt(l, vb, ge0 * l->decay_e[k + 1], gi0 * l->decay_i[k + 1]);
     } else {
+        traj tr;
+        traj_locate(&tr, l, v0, ge0, gi0);
+        if (stats)
+            stats->n_fallback++;
         traj_node(&tr, k, &va, &da);
         traj_node(&tr, k + 1, &vb, &db);
     }
@@ -453,16 +462,19 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
         *when = 0.0;
         return EDS_OK;
     }
+    /* most predictions end at the reject test: it needs the cell alone */
+    uint32_t ke, ki;
+    double ye, yi;
+    if (eds__locate(&l->ge, ge0, &ke, &ye) && eds__locate(&l->gi, gi0, &ki, &yi) &&
+        d0 > l->reject[(uint64_t)ke * (uint64_t)(l->tab.gi_n - 1) + ki]) {
+        if (stats)
+            stats->n_rejects++;
+        goto none;
+    }
     traj tr;
     traj_locate(&tr, l, v0, ge0, gi0);
     uint32_t k_start = 0;
     if (tr.in_table) {
-        uint32_t ke = tr.ke, ki = tr.ki;
-        if (d0 > l->reject[(uint64_t)ke * (uint64_t)(l->tab.gi_n - 1) + ki]) {
-            if (stats)
-                stats->n_rejects++;
-            goto none;
-        }
         /* reach is monotone in ge (up) and gi (down): the cell's corners bound its interior */
         uint64_t ngi = (uint64_t)l->tab.gi_n;
         const float *c[4];
