@@ -105,7 +105,8 @@ struct eds_cond_lut {
     double v_inf;   /* potential without synaptic input */
     double *t_nodes;                      /* t axis nodes */
     double *decay_e, *decay_i, *decay_m;  /* exp(-t_k / tau) at the t nodes */
-    double *lag_ge, *lag_gi;              /* inverse Lagrange denominators per stencil */
+    double *lag_ge, *lag_gi;              /* per stencil: its 4 node y-values, then the inverse
+                                             Lagrange denominators */
     /* per-node and per-cell constants, so the hot paths repeat no arithmetic whose result is
      * fixed by the table (each computed by the same operations as where it is used) */
     double *t_tau_m;                      /* t_k / tau_m */

@@ -25,16 +25,16 @@ static const double GL_X[16] = {-0.9894009349916499, -0.9445750230732326, -0.865
 static const double GL_W[16] = {0.027152459411754176, 0.062253523938647456, 0.0951585116824926, 0.12462897125553407, 0.1495959888165767, 0.16915651939500265, 0.18260341504492364, 0.18945061045506864, 0.18945061045506864, 0.18260341504492364, 0.16915651939500265, 0.1495959888165767, 0.12462897125553407, 0.0951585116824926, 0.062253523938647456, 0.027152459411754176};
 
 /* Cubic Lagrange weights of y on the 4 nodes around cell k; *j0 is the first stencil node.
- * inv[4 j + i] = 1 / prod_{l != i} (y_i - y_l) for the stencil starting at node j. */
-static inline void lagrange4(const eds__axis *a, const double *inv, uint32_t k, double y,
+ * lag[8 j .. 8 j + 3] are the y-values of nodes j .. j + 3 and lag[8 j + 4 + i] is
+ * 1 / prod_{l != i} (y_i - y_l) for the stencil starting at node j: one stencil, one block. */
+static inline void lagrange4(const eds__axis *a, const double *lag, uint32_t k, double y,
                              uint32_t *j0, double w[4])
 {
     uint32_t j = k == 0 ? 0 : k - 1;
     if (j > (uint32_t)a->n - 4)
         j = (uint32_t)a->n - 4;
-    double d0 = y - eds__node_y(a, j), d1 = y - eds__node_y(a, j + 1), d2 = y - eds__node_y(a, j + 2),
-           d3 = y - eds__node_y(a, j + 3);
-    const double *iv = inv + 4 * (size_t)j;
+    const double *ys = lag + 8 * (size_t)j, *iv = ys + 4;
+    double d0 = y - ys[0], d1 = y - ys[1], d2 = y - ys[2], d3 = y - ys[3];
     w[0] = iv[0] * d1 * d2 * d3;
     w[1] = iv[1] * d0 * d2 * d3;
     w[2] = iv[2] * d0 * d1 * d3;
@@ -44,8 +44,8 @@ static inline void lagrange4(const eds__axis *a, const double *inv, uint32_t k, 
 
 static double *lagrange_inverses(const eds__axis *a)
 {
-    double *inv = malloc(4 * (size_t)(a->n - 3) * sizeof(double));
-    if (!inv)
+    double *lag = malloc(8 * (size_t)(a->n - 3) * sizeof(double));
+    if (!lag)
         return NULL;
     for (uint32_t j = 0; j + 3 < (uint32_t)a->n; j++)
         for (int i = 0; i < 4; i++) {
@@ -53,9 +53,10 @@ static double *lagrange_inverses(const eds__axis *a)
             for (int l = 0; l < 4; l++)
                 if (l != i)
                     den *= eds__node_y(a, j + (uint32_t)i) - eds__node_y(a, j + (uint32_t)l);
-            inv[4 * j + (uint32_t)i] = 1.0 / den;
+            lag[8 * j + (uint32_t)i] = eds__node_y(a, j + (uint32_t)i);
+            lag[8 * j + 4 + (uint32_t)i] = 1.0 / den;
         }
-    return inv;
+    return lag;
 }
 
 static inline double margin(const eds_cond_lut *l, double reach)
