@@ -450,6 +450,18 @@ int eds_cond_lut_advance(const eds_cond_lut *lut, double v0, double ge0, double 
 
 /* ---- firing-time prediction ---- */
 
+/* The state (v, ge, gi) of trajectory tr at time node k is a start of its own: the reject test
+ * applies to it as to the first start, and ends a walk as soon as the rest of the trajectory is
+ * out of reach. */
+static inline int out_of_reach(const eds_cond_lut *l, const traj *tr, uint32_t k, double v)
+{
+    uint32_t ke, ki;
+    double ye, yi;
+    return eds__locate(&l->ge, tr->ge0 * l->decay_e[k], &ke, &ye) &&
+           eds__locate(&l->gi, tr->gi0 * l->decay_i[k], &ki, &yi) &&
+           l->tab.v_thresh - v > l->reject[(uint64_t)ke * (uint64_t)(l->tab.gi_n - 1) + ki];
+}
+
 int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, double *when,
                       int *recheck, eds_stats *stats)
 {
@@ -514,7 +526,7 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
         }
         double y0 = eds__node_y(&l->t, k), y1 = eds__node_y(&l->t, k + 1), h = y1 - y0;
         /* |Hermite basis of the slopes| <= 4/27, which bounds the cubic inside the interval */
-        if (fmax(va, vb) + 0.15 * h * (fabs(da) + fabs(db)) >= theta) {
+        if ((va > vb ? va : vb) + 0.15 * h * (fabs(da) + fabs(db)) >= theta) { /* v finite */
             double c0 = va - theta, c1 = h * da;
             double c2 = -3 * va - 2 * h * da + 3 * vb - h * db;
             double c3 = 2 * va + h * da - 2 * vb + h * db;
@@ -538,19 +550,11 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
             double bound = (l->g_leak * p->v_rest + p->i_offset + ge * p->e_rev_e) / (l->g_leak + ge);
             if (tr.gi0 > 0.0 && p->e_rev_i > bound)
                 bound = p->e_rev_i;
-            if (fmax(vb, bound) < theta - p->reach_margin)
+            if (vb < theta - p->reach_margin && bound < theta - p->reach_margin)
                 goto none;
         }
-        /* The state at node k + 1 is a start of its own: the reject test applies to it as to the
-         * first start, and ends the walk as soon as the rest of the trajectory is out of reach. */
-        {
-            uint32_t ke, ki;
-            double ye, yi;
-            if (eds__locate(&l->ge, tr.ge0 * l->decay_e[k + 1], &ke, &ye) &&
-                eds__locate(&l->gi, tr.gi0 * l->decay_i[k + 1], &ki, &yi) &&
-                theta - vb > l->reject[(uint64_t)ke * (uint64_t)(l->tab.gi_n - 1) + ki])
-                goto none;
-        }
+        if (out_of_reach(l, &tr, k + 1, vb))
+            goto none;
         va = vb;
         da = db;
     }
