@@ -105,7 +105,16 @@ struct eds_cond_lut {
     double v_inf;   /* potential without synaptic input */
     double *t_nodes;                      /* t axis nodes */
     double *decay_e, *decay_i, *decay_m;  /* exp(-t_k / tau) at the t nodes */
-    double *lag_ge, *lag_gi;              /* inverse Lagrange denominators per stencil */
+    double *lag_ge, *lag_gi;              /* per stencil: its 4 node y-values, then the inverse
+                                             Lagrange denominators */
+    /* per-node and per-cell constants, so the hot paths repeat no arithmetic whose result is
+     * fixed by the table (each computed by the same operations as where it is used) */
+    double *t_tau_m;                      /* t_k / tau_m */
+    double *rise_e, *rise_i;              /* 1 - decay_e[k], 1 - decay_i[k] */
+    double *reject;                       /* [ke][ki] over the ge_n-1 x gi_n-1 cells: largest
+                                             corner reach at the last node plus its margin */
+    uint64_t stencil[16];                 /* offsets of the 4x4 (ge, gi) stencil's t rows */
+    int inhibition_keeps_silent;          /* see eds_cond_lut_new */
 };
 
 /* ---- lookup table of a model declared by its equations (lut_gen.c) ---- */
@@ -335,6 +344,12 @@ int eds__cond_predict(const eds_cond_lut *lut, double v0, double ge0, double gi0
                       int *recheck, eds_stats *stats);
 int eds__cond_advance(const eds_cond_lut *lut, double v0, double ge0, double gi0, double dt,
                       double *v, double *ge, double *gi, eds_stats *stats);
+/* Whether a neuron that cannot fire (its last prediction: never) still cannot after an inhibitory
+ * input of weight w at potential v, so that the prediction need not be made again (lut_cond.c). */
+static inline int eds__cond_stays_silent(const eds_cond_lut *lut, double v, double w)
+{
+    return lut->inhibition_keeps_silent && v >= lut->tab.e_rev_i && w >= 0.0;
+}
 
 /* lut_gen.c: the same for models declared by their equations. */
 int eds__gen_predict(const eds_gen_lut *lut, double v0, double s10, double s20, double *when,

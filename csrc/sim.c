@@ -743,10 +743,15 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
     }
     EDS_CHECK(ev_advance(p, j, t - p->t_last[j], &p->v[j], &p->s1[j], &p->s2[j], &sim->stats));
     p->t_last[j] = t;
-    if (inhibitory)
+    if (inhibitory) {
         p->s2[j] += w;
-    else
+        /* a cond_exp neuron with nothing pending could not fire and still cannot */
+        if (p->kind == EDS__POP_COND && sim->nqueue.pos[p->first + j] == EDS__NOT_QUEUED &&
+            eds__cond_stays_silent(p->lut, p->v[j], w))
+            return EDS_OK;
+    } else {
         p->s1[j] += w;
+    }
     return predict(sim, p, j);
 }
 

@@ -1541,6 +1541,51 @@ static void test_predict_matches_rk4_on_random_states(void)
     CHECK(compared_never >= 20);
 }
 
+/* The run loop skips the prediction after an inhibitory input to a neuron that could not fire
+ * (eds__cond_stays_silent): on random silent states, advanced by a random time and given a random
+ * inhibitory input, the new trajectory must stay below threshold by RK4 (the independent
+ * reference) and by the table's own full prediction. With e_rev_I above v_inf the rule must not
+ * apply (inhibition can depolarise). */
+static void test_inhibition_keeps_silent_neurons_silent(void)
+{
+    const eds_cond_table *p = &g_tt.tab;
+    const double horizon = eds_cond_lut_horizon(g_tt.lut);
+    int applied = 0, close = 0;
+    for (int i = 0; i < 2000 && applied < 150; i++) {
+        double v0 = rng_uniform(-62.0, -50.5);
+        double ge0 = 0.08 * exp(rng_uniform(log(1e-3), 0.0));
+        double gi0 = i % 3 == 0 ? 0.0 : 0.05 * exp(rng_uniform(log(1e-3), 0.0));
+        double when = 0.0, v = 0.0, ge = 0.0, gi = 0.0, tc = 0.0, slope = 0.0, vmax = 0.0;
+        int recheck = -1;
+        CHECK_OK(eds_cond_lut_predict(g_tt.lut, v0, ge0, gi0, &when, &recheck));
+        if (!isinf(when))
+            continue;
+        CHECK_OK(eds_cond_lut_advance(g_tt.lut, v0, ge0, gi0, rng_uniform(0.0, 10.0), &v, &ge, &gi));
+        double w = 0.1 * exp(rng_uniform(log(1e-3), 0.0));
+        if (!eds__cond_stays_silent(g_tt.lut, v, w))
+            continue;
+        applied++;
+        CHECK(!rk4_cross(p, v, ge, gi + w, horizon, &tc, &slope, &vmax));
+        CHECK(vmax < p->v_thresh);
+        if (!rk4_cross(p, v0, ge0, gi0, horizon, &tc, &slope, &vmax) && vmax > p->v_thresh - 2.0)
+            close++;
+        CHECK_OK(eds_cond_lut_predict(g_tt.lut, v, ge, gi + w, &when, &recheck));
+        CHECK(isinf(when));
+    }
+    CHECK(applied >= 150);
+    CHECK(close >= 15); /* the cases that matter: within 2 mV of threshold without the input */
+    CHECK(!eds__cond_stays_silent(g_tt.lut, p->e_rev_i - 1.0, 0.01));
+    CHECK(!eds__cond_stays_silent(g_tt.lut, -60.0, -0.01));
+    /* e_rev_I above the resting potential: inhibition may depolarise, the rule is off */
+    eds_cond_table t = small_table();
+    t.e_rev_i = -55.0;
+    eds_cond_lut *lut = NULL;
+    CHECK_OK(eds_cond_lut_new(&t, &lut));
+    if (lut)
+        CHECK(!eds__cond_stays_silent(lut, -54.0, 0.01));
+    eds_cond_lut_free(lut);
+}
+
 /* A neuron with i_offset > 0 (v_inf = -45 mV, above threshold) and no synaptic input, on a table
  * whose horizon (~21 ms) is shorter than the time to fire from rest (~22 ms): the prediction stops
  * at the horizon with recheck set, the run loop re-predicts there, and the firing times have a
@@ -3649,6 +3694,7 @@ int main(void)
         RUN_TEST(test_advance_beyond_horizon_and_table_agrees_with_rk4);
         RUN_TEST(test_predict_agrees_with_rk4_threshold_crossing);
         RUN_TEST(test_predict_matches_rk4_on_random_states);
+        RUN_TEST(test_inhibition_keeps_silent_neurons_silent);
         RUN_TEST(test_invalid_lut_calls_are_rejected);
         RUN_TEST(test_recheck_beyond_horizon_fires_at_analytic_times);
 
