@@ -23,6 +23,7 @@
 #include <math.h>
 
 #include "internal.h"
+#include "hh_rates.h"
 #include "numerics.h"
 
 /* Root in [0, 1] of the cubic Hermite with values c0 < 0 <= c1 and slopes d0, d1 (times h). */
@@ -281,7 +282,8 @@ static inline double zexpm1(double z, double ez)
     return z / (ez - 1.0);
 }
 
-/* Rate functions (1/ms) at u = v - v_offset (mV): r = {am, bm, ah, bh, an, bn}. One exp,
+/* Rate functions (1/ms) at u = v - v_offset (mV): r = {am, bm, ah, bh, an, bn}, for the initial
+ * state and where u leaves the table that hh_f reads (hh_rates.h). One exp,
  * w = e^{-u/360}, gives all six: e^{-u/40} = w^9, e^{-u/18} = w^20, e^{-u/5} = w^72 and
  * e^{-u/4} = w^90 (ten products). Against the formulas with expm1: relative error < 2e-13 near
  * the removable singularities (u = 13, 15, 40), ~1e-14 elsewhere (4e6 values of u).
@@ -350,15 +352,20 @@ static inline void hh_f(const hh_consts *c, const double *y, double ge, double g
                         double *fastest)
 {
     double v = y[0], m = y[1], h = y[2], n = y[3], r[6];
-    hh_rates(v - c->vt, r);
+    if (!eds__hh_rates_tab(v - c->vt, r)) { /* beyond the table: the closed forms */
+        double q[6];
+        hh_rates(v - c->vt, q);
+        r[0] = q[0], r[1] = q[2], r[2] = q[4];
+        r[3] = q[0] + q[1], r[4] = q[2] + q[3], r[5] = q[4] + q[5];
+    }
     double n2 = n * n, g_na = c->g_na * m * m * m * h, g_k = c->g_k * n2 * n2;
     double g = c->g_l + g_na + g_k + ge + gi;
     dy[0] = (c->i_l + g_na * c->e_na + g_k * c->e_k + ge * c->e_e + gi * c->e_i - g * v) *
             c->inv_cm;
-    double k_m = r[0] + r[1], k_h = r[2] + r[3], k_n = r[4] + r[5];
+    double k_m = r[3], k_h = r[4], k_n = r[5];
     dy[1] = r[0] - k_m * m;
-    dy[2] = r[2] - k_h * h;
-    dy[3] = r[4] - k_n * n;
+    dy[2] = r[1] - k_h * h;
+    dy[3] = r[2] - k_n * n;
     if (fastest) {
         double k = k_m > k_h ? k_m : k_h, k_v = g * c->inv_cm;
         k = k > k_n ? k : k_n;
