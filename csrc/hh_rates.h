@@ -20,9 +20,10 @@ static inline eds__v2 eds__v2_load(const double *p)
     return v;
 }
 
-/* r = (alpha_m, alpha_h, alpha_n, alpha_m + beta_m, alpha_h + beta_h, alpha_n + beta_n) at u (mV)
- * and 1, or 0 with r untouched where u is outside the table (or NaN). */
-static inline int eds__hh_rates_tab(double u, double r[6])
+/* (r[0], r[1], r[2]) = ((alpha_m, alpha_h), (alpha_m + beta_m, alpha_h + beta_h),
+ * (alpha_n, alpha_n + beta_n)) at u (mV) and 1, or 0 with r untouched where u is outside the
+ * table (or NaN). */
+static inline int eds__hh_rates_tab_v(double u, eds__v2 r[3])
 {
     double x = u - EDS__HH_TAB_U0;
     if (!(x >= 0.0 && x < (double)EDS__HH_TAB_CELLS))
@@ -39,9 +40,20 @@ static inline int eds__hh_rates_tab(double u, double r[6])
         a1 = eds__v2_load(k[j] + 2) + sv * a1;
         a2 = eds__v2_load(k[j] + 4) + sv * a2;
     }
-    memcpy(r, &a0, sizeof a0);
-    memcpy(r + 2, &a1, sizeof a1);
-    memcpy(r + 4, &a2, sizeof a2);
+    r[0] = a0;
+    r[1] = a1;
+    r[2] = a2;
+    return 1;
+}
+
+/* The same as six doubles: alpha_m, alpha_h, alpha_m + beta_m, alpha_h + beta_h, alpha_n,
+ * alpha_n + beta_n. */
+static inline int eds__hh_rates_tab(double u, double r[6])
+{
+    eds__v2 v[3];
+    if (!eds__hh_rates_tab_v(u, v))
+        return 0;
+    memcpy(r, v, sizeof v);
     return 1;
 }
 

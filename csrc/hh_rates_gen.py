@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 U0, CELLS, DEG = -64, 192, 4  # cells of 1 mV
-NAMES = ("alpha_m", "alpha_h", "alpha_n", "alpha_m + beta_m", "alpha_h + beta_h",
-         "alpha_n + beta_n")
+NAMES = ("alpha_m", "alpha_h", "alpha_m + beta_m", "alpha_h + beta_h", "alpha_n",
+         "alpha_n + beta_n")  # in pairs: (alpha_m, alpha_h), (k_m, k_h), (alpha_n, k_n)
 
 
 def vtrap(x: float, k: float) -> float:
@@ -28,7 +28,7 @@ def rates(u: float) -> np.ndarray:
     am, bm = 0.32 * vtrap(13.0 - u, 4.0), 0.28 * vtrap(u - 40.0, 5.0)
     ah, bh = 0.128 * math.exp((17.0 - u) / 18.0), 4.0 / (1.0 + math.exp((40.0 - u) / 5.0))
     an, bn = 0.032 * vtrap(15.0 - u, 5.0), 0.5 * math.exp((10.0 - u) / 40.0)
-    return np.array([am, ah, an, am + bm, ah + bh, an + bn])
+    return np.array([am, ah, am + bm, ah + bh, an, an + bn])
 
 
 def table() -> np.ndarray:

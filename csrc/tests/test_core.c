@@ -3085,7 +3085,7 @@ static void test_hh_rate_table_matches_the_closed_forms(void)
         double am = 0.32 * hh_ref_vtrap(13.0 - u, 4.0), bm = 0.28 * hh_ref_vtrap(u - 40.0, 5.0);
         double ah = 0.128 * exp((17.0 - u) / 18.0), bh = 4.0 / (1.0 + exp((40.0 - u) / 5.0));
         double an = 0.032 * hh_ref_vtrap(15.0 - u, 5.0), bn = 0.5 * exp((10.0 - u) / 40.0);
-        const double want[6] = {am, ah, an, am + bm, ah + bh, an + bn};
+        const double want[6] = {am, ah, am + bm, ah + bh, an, an + bn};
         double r[6];
         missed += eds__hh_rates_tab(u, r) != 1;
         for (int q = 0; q < 6; q++)
