@@ -1,7 +1,8 @@
-/* The Traub-Miles rates of HH_cond_exp (clock.c) from a table of piecewise quartics in
- * u = v - v_offset (hh_rates_table.h, written by hh_rates_gen.py from the closed forms, relative
- * error ~1e-8): a quarter of the instructions of the closed forms (one exp, four divisions), and
- * within 1e-8 of them, far below the integrator's error. */
+/* The Traub-Miles rates of HH_cond_exp (clock.c) from a table of piecewise cubics in
+ * u = v - v_offset over 0.5 mV cells (hh_rates_table.h, written by hh_rates_gen.py from the
+ * closed forms): fewer than half the instructions of the closed forms (one exp and four
+ * divisions), none of them a division, and within 7e-8 (relative) of them: spike times move by
+ * ~1e-8 ms, far below the integrator's error. */
 #ifndef EDSIM_HH_RATES_H
 #define EDSIM_HH_RATES_H
 
@@ -25,7 +26,7 @@ static inline eds__v2 eds__v2_load(const double *p)
  * table (or NaN). */
 static inline int eds__hh_rates_tab_v(double u, eds__v2 r[3])
 {
-    double x = u - EDS__HH_TAB_U0;
+    double x = (u - EDS__HH_TAB_U0) * EDS__HH_TAB_PER_MV;
     if (!(x >= 0.0 && x < (double)EDS__HH_TAB_CELLS))
         return 0;
     int c = (int)x;
