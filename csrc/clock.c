@@ -488,10 +488,12 @@ static void hh_step(const double *p, double *x, double h, int *spiked, double *o
 static void cond_input(double *ge, double *gi, double tau_e, double tau_i, int receptor, double w,
                        double late)
 {
+    if (late != 0.0) /* (sim.c applies every input on time: late = 0, no decay) */
+        w *= exp(-late / (receptor ? tau_i : tau_e));
     if (receptor)
-        *gi += w * exp(-late / tau_i);
+        *gi += w;
     else
-        *ge += w * exp(-late / tau_e);
+        *ge += w;
 }
 
 static void hh_input(const double *p, double *x, int receptor, double w, double late)
