@@ -23,6 +23,7 @@
 #include <math.h>
 
 #include "internal.h"
+#include "hh_rates.h"
 #include "numerics.h"
 
 /* Root in [0, 1] of the cubic Hermite with values c0 < 0 <= c1 and slopes d0, d1 (times h). */
@@ -281,7 +282,8 @@ static inline double zexpm1(double z, double ez)
     return z / (ez - 1.0);
 }
 
-/* Rate functions (1/ms) at u = v - v_offset (mV): r = {am, bm, ah, bh, an, bn}. One exp,
+/* Rate functions (1/ms) at u = v - v_offset (mV): r = {am, bm, ah, bh, an, bn}, for the initial
+ * state and where u leaves the table that hh_f reads (hh_rates.h). One exp,
  * w = e^{-u/360}, gives all six: e^{-u/40} = w^9, e^{-u/18} = w^20, e^{-u/5} = w^72 and
  * e^{-u/4} = w^90 (ten products). Against the formulas with expm1: relative error < 2e-13 near
  * the removable singularities (u = 13, 15, 40), ~1e-14 elsewhere (4e6 values of u).
@@ -335,35 +337,54 @@ static void hh_init(const double *p, double *x)
 /* The constants of hh_f, gathered once per step (loads the compiler need not repeat). */
 typedef struct {
     double vt, g_na, g_k, g_l, e_na, e_k, e_e, e_i, i_l, inv_cm; /* i_l = g_l e_l + i_offset */
+    eds__v2 tau;                                                 /* (tau_syn_E, tau_syn_I) */
 } hh_consts;
 
 static void hh_consts_of(const double *p, hh_consts *k)
 {
     *k = (hh_consts){p[HH_VT], p[HH_GNA], p[HH_GK], p[HH_GL], p[HH_ENA], p[HH_EK], p[HH_EE],
-                     p[HH_EI], p[HH_GL] * p[HH_EL] + p[HH_I_OFFSET], 1.0 / p[HH_CM]};
+                     p[HH_EI], p[HH_GL] * p[HH_EL] + p[HH_I_OFFSET], 1.0 / p[HH_CM],
+                     {p[HH_TAU_E], p[HH_TAU_I]}};
 }
 
-/* dy/dt of (v, m, h, n) at conductances (ge, gi). With `fastest`, also the fastest rate of the
- * system there (1/ms): the largest gate relaxation rate alpha + beta, or the membrane's total
- * conductance / cm. */
-static inline void hh_f(const hh_consts *c, const double *y, double ge, double gi, double *dy,
-                        double *fastest)
+/* HH's integrated state in two pairs of lanes: (m, h) and (v, n). The gate pair follows one
+ * rule, alpha - (alpha + beta) gate, so it takes vector operations; every lane sees the same IEEE
+ * operations in the same order as a scalar loop would. */
+typedef struct {
+    eds__v2 mh, vn;
+} hh_y;
+
+static inline eds__v2 v2(double a, double b)
 {
-    double v = y[0], m = y[1], h = y[2], n = y[3], r[6];
-    hh_rates(v - c->vt, r);
+    return (eds__v2){a, b};
+}
+
+/* dy/dt of (v, m, h, n) at conductances gs = (ge, gi). With `fastest`, also the fastest rate of
+ * the system there (1/ms): the largest gate relaxation rate alpha + beta, or the membrane's total
+ * conductance / cm. */
+static inline hh_y hh_f(const hh_consts *c, hh_y y, eds__v2 gs, double *fastest)
+{
+    double v = y.vn[0], n = y.vn[1], m = y.mh[0], h = y.mh[1], ge = gs[0], gi = gs[1];
+    eds__v2 r[3]; /* (alpha_m, alpha_h), (k_m, k_h), (alpha_n, k_n); k = alpha + beta */
+    if (!eds__hh_rates_tab_v(v - c->vt, r)) { /* beyond the table: the closed forms */
+        double q[6];
+        hh_rates(v - c->vt, q);
+        r[0] = v2(q[0], q[2]);
+        r[1] = v2(q[0] + q[1], q[2] + q[3]);
+        r[2] = v2(q[4], q[4] + q[5]);
+    }
     double n2 = n * n, g_na = c->g_na * m * m * m * h, g_k = c->g_k * n2 * n2;
     double g = c->g_l + g_na + g_k + ge + gi;
-    dy[0] = (c->i_l + g_na * c->e_na + g_k * c->e_k + ge * c->e_e + gi * c->e_i - g * v) *
-            c->inv_cm;
-    double k_m = r[0] + r[1], k_h = r[2] + r[3], k_n = r[4] + r[5];
-    dy[1] = r[0] - k_m * m;
-    dy[2] = r[2] - k_h * h;
-    dy[3] = r[4] - k_n * n;
+    double dv = (c->i_l + g_na * c->e_na + g_k * c->e_k + ge * c->e_e + gi * c->e_i - g * v) *
+                c->inv_cm;
+    hh_y dy = {r[0] - r[1] * y.mh, v2(dv, r[2][0] - r[2][1] * n)};
     if (fastest) {
+        double k_m = r[1][0], k_h = r[1][1], k_n = r[2][1];
         double k = k_m > k_h ? k_m : k_h, k_v = g * c->inv_cm;
         k = k > k_n ? k : k_n;
         *fastest = k > k_v ? k : k_v;
     }
+    return dy;
 }
 
 /* Substeps of the HH step: each at most HH_STIFF / (fastest rate), inside the stability interval
@@ -376,34 +397,46 @@ static inline void hh_f(const hh_consts *c, const double *y, double ge, double g
 #define HH_DV 4.0
 #define HH_QUIET 0.5
 
-/* One substep of hs ms from (y, g) with f0 = f(y, g) given: y and g advanced in place. */
-static void hh_substep(const double *p, const hh_consts *c, double *y, double *g,
-                       const double *f0, double hs, int quiet)
+/* y + a k, on both pairs */
+static inline hh_y hh_axpy(hh_y y, double a, hh_y k)
 {
-    double de = decay_factor(0.5 * hs / p[HH_TAU_E]), di = decay_factor(0.5 * hs / p[HH_TAU_I]);
-    double ge_h = g[0] * de, gi_h = g[1] * di, ge_1 = ge_h * de, gi_1 = gi_h * di;
-    double k2[4], k3[4], k4[4], yt[4];
-    for (int i = 0; i < 4; i++)
-        yt[i] = y[i] + 0.5 * hs * f0[i];
-    hh_f(c, yt, ge_h, gi_h, k2, NULL);
-    if (quiet) { /* Kutta: y + hs (k1 + 4 k2 + k3) / 6, k3 at y + hs (2 k2 - k1) */
-        for (int i = 0; i < 4; i++)
-            yt[i] = y[i] + hs * (2.0 * k2[i] - f0[i]);
-        hh_f(c, yt, ge_1, gi_1, k3, NULL);
-        for (int i = 0; i < 4; i++)
-            y[i] += hs / 6.0 * (f0[i] + 4.0 * k2[i] + k3[i]);
-    } else {
-        for (int i = 0; i < 4; i++)
-            yt[i] = y[i] + 0.5 * hs * k2[i];
-        hh_f(c, yt, ge_h, gi_h, k3, NULL);
-        for (int i = 0; i < 4; i++)
-            yt[i] = y[i] + hs * k3[i];
-        hh_f(c, yt, ge_1, gi_1, k4, NULL);
-        for (int i = 0; i < 4; i++)
-            y[i] += hs / 6.0 * (f0[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+    const eds__v2 av = {a, a};
+    return (hh_y){y.mh + av * k.mh, y.vn + av * k.vn};
+}
+
+/* (e^{-x0}, e^{-x1}) for x >= 0: decay_factor on each lane, its polynomial on both at once. */
+static inline eds__v2 decay_factor2(eds__v2 x)
+{
+    if (x[0] <= 0.03125 && x[1] <= 0.03125) {
+        const eds__v2 one = {1.0, 1.0};
+        return one - x * (one - x * (0.5 - x * (1.0 / 6 - x * (1.0 / 24 - x * (1.0 / 120 -
+                                                     x * (1.0 / 720 - x * (1.0 / 5040)))))));
     }
-    g[0] = ge_1;
-    g[1] = gi_1;
+    return v2(decay_factor(x[0]), decay_factor(x[1]));
+}
+
+/* One substep of hs ms from (y, gs) with f0 = f(y, gs) given: y and gs advanced in place. */
+static inline void hh_substep(const hh_consts *c, hh_y *y, eds__v2 *gs, hh_y f0, double hs,
+                              int quiet)
+{
+    const double hh = 0.5 * hs;
+    const eds__v2 d = decay_factor2(v2(hh, hh) / c->tau);
+    const eds__v2 g_h = *gs * d, g_1 = g_h * d;
+    hh_y k2 = hh_f(c, hh_axpy(*y, hh, f0), g_h, NULL);
+    if (quiet) { /* Kutta: y + hs (k1 + 4 k2 + k3) / 6, k3 at y + hs (2 k2 - k1) */
+        const eds__v2 two = {2.0, 2.0}, four = {4.0, 4.0};
+        hh_y k3 = hh_f(c, hh_axpy(*y, hs, (hh_y){two * k2.mh - f0.mh, two * k2.vn - f0.vn}),
+                       g_1, NULL);
+        *y = hh_axpy(*y, hs / 6.0, (hh_y){f0.mh + four * k2.mh + k3.mh,
+                                         f0.vn + four * k2.vn + k3.vn});
+    } else {
+        const eds__v2 two = {2.0, 2.0};
+        hh_y k3 = hh_f(c, hh_axpy(*y, hh, k2), g_h, NULL);
+        hh_y k4 = hh_f(c, hh_axpy(*y, hs, k3), g_1, NULL);
+        *y = hh_axpy(*y, hs / 6.0, (hh_y){f0.mh + two * k2.mh + two * k3.mh + k4.mh,
+                                         f0.vn + two * k2.vn + two * k3.vn + k4.vn});
+    }
+    *gs = g_1;
 }
 
 /* One step of h ms: substeps as above, the spike time by the cubic Hermite of the substep that
@@ -413,12 +446,13 @@ static void hh_step(const double *p, double *x, double h, int *spiked, double *o
     const double theta = p[HH_V_THRESH], h_min = h / MAX_SUBSTEPS;
     hh_consts c;
     hh_consts_of(p, &c);
-    double t = 0.0;
+    hh_y y = {eds__v2_load(x + 1), v2(x[0], x[3])};
+    eds__v2 gs = eds__v2_load(x + 4);
+    double refr = x[6], t = 0.0;
     while (t < h) {
-        double y[4] = {x[0], x[1], x[2], x[3]}, g[2] = {x[4], x[5]}, f0[4];
         double fastest;
-        hh_f(&c, y, g[0], g[1], f0, &fastest);
-        double rest = h - t, h_max = HH_STIFF / fastest, dv = fabs(f0[0]);
+        const hh_y f0 = hh_f(&c, y, gs, &fastest);
+        double rest = h - t, h_max = HH_STIFF / fastest, dv = fabs(f0.vn[0]);
         if (dv * h_max > HH_DV)
             h_max = HH_DV / dv;
         if (!(h_max > h_min)) /* bounded work: at most MAX_SUBSTEPS, one if v' or rates are NaN */
@@ -428,34 +462,38 @@ static void hh_step(const double *p, double *x, double h, int *spiked, double *o
             double k = ceil(rest / h_max - 1e-9); /* (not one more for a rounding excess) */
             hs = rest / k;
         }
-        int quiet = dv * hs <= HH_QUIET;
-        hh_substep(p, &c, y, g, f0, hs, quiet);
-        double refr = x[6] > hs ? x[6] - hs : 0.0;
-        if (x[0] < theta && y[0] >= theta && !*spiked) {
-            double f1[4];
-            hh_f(&c, y, g[0], g[1], f1, NULL);
-            double ts = crossing_offset(x[0], f0[0], y[0], f1[0], theta, hs);
-            if (x[6] <= ts) { /* refractoriness over by the crossing */
+        const double v0 = y.vn[0];
+        hh_substep(&c, &y, &gs, f0, hs, dv * hs <= HH_QUIET);
+        double refr1 = refr > hs ? refr - hs : 0.0;
+        if (v0 < theta && y.vn[0] >= theta && !*spiked) {
+            const hh_y f1 = hh_f(&c, y, gs, NULL);
+            double ts = crossing_offset(v0, f0.vn[0], y.vn[0], f1.vn[0], theta, hs);
+            if (refr <= ts) { /* refractoriness over by the crossing */
                 *spiked = 1;
                 *offset = t + ts;
-                refr = fmax(p[HH_TAU_REFRAC] - (hs - ts), 0.0);
+                refr1 = fmax(p[HH_TAU_REFRAC] - (hs - ts), 0.0);
             }
         }
-        memcpy(x, y, sizeof y);
-        x[4] = g[0];
-        x[5] = g[1];
-        x[6] = refr;
+        refr = refr1;
         t = hs == rest ? h : t + hs;
     }
+    x[0] = y.vn[0];
+    x[1] = y.mh[0];
+    x[2] = y.mh[1];
+    x[3] = y.vn[1];
+    memcpy(x + 4, &gs, sizeof gs);
+    x[6] = refr;
 }
 
 static void cond_input(double *ge, double *gi, double tau_e, double tau_i, int receptor, double w,
                        double late)
 {
+    if (late != 0.0) /* (sim.c applies every input on time: late = 0, no decay) */
+        w *= exp(-late / (receptor ? tau_i : tau_e));
     if (receptor)
-        *gi += w * exp(-late / tau_i);
+        *gi += w;
     else
-        *ge += w * exp(-late / tau_e);
+        *ge += w;
 }
 
 static void hh_input(const double *p, double *x, int receptor, double w, double late)

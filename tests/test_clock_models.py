@@ -224,6 +224,23 @@ def test_hh_cond_exp_driven_by_current_matches_dop853(dt):
 
 
 @pytest.mark.parametrize("dt", [0.1, 0.01])
+def test_hh_cond_exp_past_its_rate_table_matches_dop853(dt):
+    # e_rev_Na 90 mV: the spikes' peaks reach v - v_offset ~ 150 mV, past the end of the rate
+    # table (128 mV, csrc/hh_rates_table.h), where the closed forms take over
+    m = edsim.HH_cond_exp(i_offset=0.5, **dict(B3_CELL, e_rev_Na=90.0))
+    ref = hh_reported(dop853(hh_rhs(m), hh_rest(m), 240.0, m.v_thresh, max_spikes=40),
+                      m.tau_refrac)
+    net = edsim.Network()
+    pop = net.population(1, m, dt=dt)
+    trace = net.record(pop, spikes=False, v=dt)
+    net.run(20.0)
+    assert np.max(trace.trace("v").values) - m.v_offset > 140.0
+    got = edsim_spikes(m, 240.0, dt=dt)
+    assert len(got) == len(ref)
+    assert max_error(got, ref) < HH_TOLERANCE[dt]
+
+
+@pytest.mark.parametrize("dt", [0.1, 0.01])
 def test_hh_cond_exp_driven_by_conductance_inputs_matches_dop853(dt):
     m = edsim.HH_cond_exp(**B3_CELL)
     exc, inh = on_grid(5.0, 120.0, 3.0, dt), on_grid(6.5, 120.0, 7.0, dt)

@@ -25,6 +25,8 @@
 /* The one internal header included: numerics.h's inline exp has no public entry point, and a
  * hand-written exp deserves a direct check against libm (test_inline_exp_is_within_an_ulp). */
 #include "numerics.h"
+/* and the HH rate table's evaluator, measured below against the closed forms */
+#include "hh_rates.h"
 
 /* ---------------------------------------------------------------------------------------------
  * harness
@@ -3115,6 +3117,39 @@ static void test_hh_spike_times_match_a_fine_rk4(void)
     }
 }
 
+static void test_hh_rate_table_matches_the_closed_forms(void)
+{
+    /* relative error of every tabulated rate at random u (and the cell edges) against the
+     * closed forms written again above; 0 returned, r untouched, outside the table */
+    double worst = 0.0;
+    int missed = 0;
+    for (int i = 0; i < 1000000; i++) {
+        const double u_end = EDS__HH_TAB_U0 + EDS__HH_TAB_CELLS / EDS__HH_TAB_PER_MV;
+        double u = i < 2 * EDS__HH_TAB_CELLS ? EDS__HH_TAB_U0 + 0.5 * i / EDS__HH_TAB_PER_MV
+                                             : rng_uniform(EDS__HH_TAB_U0, u_end);
+        double am = 0.32 * hh_ref_vtrap(13.0 - u, 4.0), bm = 0.28 * hh_ref_vtrap(u - 40.0, 5.0);
+        double ah = 0.128 * exp((17.0 - u) / 18.0), bh = 4.0 / (1.0 + exp((40.0 - u) / 5.0));
+        double an = 0.032 * hh_ref_vtrap(15.0 - u, 5.0), bn = 0.5 * exp((10.0 - u) / 40.0);
+        const double want[6] = {am, ah, am + bm, ah + bh, an, an + bn};
+        double r[6];
+        missed += eds__hh_rates_tab(u, r) != 1;
+        for (int q = 0; q < 6; q++)
+            worst = fmax(worst, fabs(r[q] / want[q] - 1.0));
+    }
+    if (getenv("EDSIM_TEST_VERBOSE"))
+        printf("  HH rate table: largest relative error %.3g\n", worst);
+    CHECK(missed == 0);
+    CHECK(worst < 1e-7); /* hh_rates_gen.py: 6.6e-8 */
+    static const double outside[] = {EDS__HH_TAB_U0 - 1e-9,
+                                      EDS__HH_TAB_U0 + EDS__HH_TAB_CELLS / EDS__HH_TAB_PER_MV,
+                                      1e300, -INFINITY, NAN};
+    for (size_t k = 0; k < sizeof outside / sizeof outside[0]; k++) {
+        double r[6] = {7.0, 7.0, 7.0, 7.0, 7.0, 7.0};
+        CHECK(eds__hh_rates_tab(outside[k], r) == 0);
+        CHECK(r[0] == 7.0 && r[5] == 7.0);
+    }
+}
+
 static void test_hh_extreme_states_take_bounded_work(void)
 {
     /* states far outside anything the equations reach (rates from their formulas beyond
@@ -3743,6 +3778,7 @@ int main(void)
     RUN_TEST(test_curr_exp_first_spike_matches_brute_force_on_random_states);
     RUN_TEST(test_curr_exp_grazing_crossings_are_found_and_near_misses_are_not);
     RUN_TEST(test_hh_spike_times_match_a_fine_rk4);
+    RUN_TEST(test_hh_rate_table_matches_the_closed_forms);
     RUN_TEST(test_hh_extreme_states_take_bounded_work);
 
     printf("%ld passed, %ld failed\n", g_passed, g_failed);
