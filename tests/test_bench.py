@@ -258,6 +258,33 @@ def test_reduced_benchmark_4_rates_agree_with_the_peer(reduced_b4, peer):
     assert stats.ks_distance(rates_ours, rates_theirs) < 0.1
 
 
+def test_agreement_uses_every_comparable_seed_and_the_largest_spread_of_the_reference(
+        monkeypatch):
+    """Per-neuron rates drawn here; the distances are checked against scipy's ks_2samp."""
+    rng = np.random.default_rng(0)
+    data = {("edsim", s): rng.normal(10.0, 1.0, 300) for s in (1, 2, 3)}
+    data.update({("nest", 1): rng.normal(10.0, 1.0, 300), ("nest", 2): rng.normal(10.3, 1.0, 300),
+                 ("nest", 3): rng.normal(10.0, 1.0, 300), ("nest", 4): np.full(300, 0.1)})
+    rows = [{"status": "ok", "simulator": sim, "seed": s, "spikes_file": (sim, s),
+             "rate_hz": float(np.mean(v))} for (sim, s), v in data.items()]
+    monkeypatch.setattr(driver, "read_spikes", lambda key, net: key)
+    monkeypatch.setattr(driver, "distributions", lambda key, net: (data[key], data[key] / 10))
+
+    class Net:
+        name = "x"
+    (entry,) = driver.agreement(rows, Net(), [1, 2, 3, 4])
+
+    def ks(a, b):
+        return sps.ks_2samp(data[a], data[b]).statistic
+    assert entry["seeds"] == [1, 2, 3]
+    assert entry["ks_rate"] == pytest.approx(np.median([ks(("edsim", s), ("nest", s))
+                                                        for s in (1, 2, 3)]))
+    # seed 4 of the reference fell silent: not a seed like the others, left out of the spread
+    assert sorted(map(tuple, entry["spread_pairs"])) == [(1, 2), (1, 3), (2, 3)]
+    assert entry["ks_rate_spread"] == pytest.approx(max(
+        ks(("nest", a), ("nest", b)) for a, b in ((1, 2), (1, 3), (2, 3))))
+
+
 def test_same_activity_needs_both_active_and_close_rates():
     assert driver.same_activity(14.1, 13.7) and driver.same_activity(0.65, 0.6)
     assert not driver.same_activity(0.65, 14.1)          # one run fell silent
