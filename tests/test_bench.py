@@ -141,6 +141,25 @@ def test_grid_layers_put_one_spike_per_index_and_step():
     assert sorted((index[i == 0] // 2)[:3].tolist()) == [0, 1, 2]
 
 
+def test_a_version_1_file_still_loads_with_its_poisson_sources(tmp_path):
+    path = networks.build_and_export("brunel", tmp_path / "b.npz", seed=1, duration=10.0,
+                                     scale=0.02)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(arrays.pop("meta").tobytes().decode())
+    meta["format_version"] = 1
+    for p in meta["populations"]:
+        p.pop("first", None)
+    old = tmp_path / "v1.npz"
+    np.savez(old, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+    net = networks.load(old)
+    assert [p.kind for p in net.populations if p.is_source] == ["poisson", "poisson"]
+    meta["format_version"] = 99
+    np.savez(old, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+    with pytest.raises(edsim.FileFormatError, match=r"format version 99, expected one of \(1, 2\)"):
+        networks.load(old)
+
+
 def test_load_names_a_file_of_the_wrong_format(tmp_path):
     bad = tmp_path / "bad.npz"
     np.savez(bad, meta=np.frombuffer(json.dumps({"format": "other"}).encode(), np.uint8))

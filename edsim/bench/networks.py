@@ -48,6 +48,8 @@ from edsim.errors import FileFormatError, ParameterError
 
 FORMAT = "edsim-bench-network"
 FORMAT_VERSION = 2
+#: Version 1 files (before exact stimulus trains) read as they were: every source Poisson.
+READABLE_VERSIONS = (1, 2)
 #: A Poisson population with a finite window and at most this many expected spikes is exported
 #: as exact spike trains.
 EXACT_MAX_SPIKES = 1_000_000
@@ -485,15 +487,15 @@ def load(path: str | Path) -> Exported:
         meta = json.loads(data["meta"].tobytes().decode())
         if meta.get("format") != FORMAT:
             raise FileFormatError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}")
-        if meta.get("format_version") != FORMAT_VERSION:
+        if meta.get("format_version") not in READABLE_VERSIONS:
             raise FileFormatError(f"{path}: format version {meta.get('format_version')}, "
-                                  f"expected {FORMAT_VERSION}")
+                                  f"expected one of {READABLE_VERSIONS}")
         arrays = {k: data[k] for k in data.files if k != "meta"}
     pops = []
     for k, p in enumerate(meta["populations"]):
         if p["kind"] in ("poisson", "spikes"):
             pops.append(Population(k, p["name"], p["n"], p["kind"], rate=p["rate"],
-                                   start=p["start"], stop=p["stop"], first=p["first"]))
+                                   start=p["start"], stop=p["stop"], first=p.get("first", 0)))
         else:
             pops.append(Population(k, p["name"], p["n"], "neuron", p["model"], p["params"],
                                    p["dt"]))
