@@ -11,10 +11,21 @@ Networks (built by edsim with ``keep_connectivity=True``, then exported):
 * ``sweep``: the activity sweep, :func:`build_sweep`: a population without recurrence driven by
   a shared pool of Poisson sources whose rate the benchmark varies.
 
+Stimulus: a Poisson population with a finite window and at most ``EXACT_MAX_SPIKES`` expected
+spikes (B1's and B3's kick) is exported as **exact spike trains** (``kind: "spikes"``), drawn by
+edsim as its Poisson population draws them (:func:`draw_trains`); every simulator replays the
+same trains (edsim ``SpikeTimes``, NEST ``spike_generator``, Brian2 ``SpikeGeneratorGroup``), so
+that the kick that ignites the network, or fails to, is the same kick everywhere and seeds
+compare one to one. Other seeds draw other trains, the same in every simulator
+(:meth:`Exported.spike_trains`). Poisson populations without an end or larger (Brunel's 20 kHz
+drive per cell, the sweep's sources) stay Poisson, drawn by each simulator with its own generator.
+
 The exported file (:func:`export`, :func:`load`) is a numpy ``.npz`` holding one JSON header
 (``meta``: format, version, populations with model, parameters and units, sources, projections,
 duration, seed) and the arrays: the initial state of every neuron population
-(``state/<population>/<variable>``) and every projection's synapses (``proj/<k>/pre``, ``post``:
+(``state/<population>/<variable>``), the spike trains of exact stimulus populations for the
+network's own seed (``spikes/<population>/t``, ms, and ``/i``, source index, sorted by time), and
+every projection's synapses (``proj/<k>/pre``, ``post``:
 population-local indices; ``weight`` in the target model's unit, ``delay`` in ms, each either one
 value per synapse or a single value shared by all).
 """
@@ -36,7 +47,12 @@ import edsim
 from edsim.errors import FileFormatError, ParameterError
 
 FORMAT = "edsim-bench-network"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Version 1 files (before exact stimulus trains) read as they were: every source Poisson.
+READABLE_VERSIONS = (1, 2)
+#: A Poisson population with a finite window and at most this many expected spikes is exported
+#: as exact spike trains.
+EXACT_MAX_SPIKES = 1_000_000
 SCENARIOS = Path(__file__).resolve().parent.parent.parent / "scenarios"
 
 #: Step (ms) of every clock-driven run: NEST's resolution, Brian2's dt, edsim-clock's dt.
@@ -148,12 +164,13 @@ def build_sweep(seed: int, scale: float = 1.0, source_rate: float = 10.0):
 
 NETWORKS: dict[str, BenchNetwork] = {n.name: n for n in (
     BenchNetwork("coba", "B1 COBA", "Brette et al. 2007 benchmark 1, NEST variant (fixed "
-                 "in-degree 64+16, delay 0.1 ms, 300 Hz kick 1-51 ms)", 1000.0, _brette("coba"),
-                 0.7),
+                 "in-degree 64+16, delay 0.1 ms, 300 Hz kick 1-51 ms, the same trains in every "
+                 "simulator)", 1000.0, _brette("coba"), 0.7),
     BenchNetwork("cuba", "B2 CUBA", "benchmark 2, NEST variant, published -90 pA inhibition",
                  1000.0, _brette("cuba"), 0.5),
-    BenchNetwork("coba_hh", "B3 COBA-HH", "benchmark 3 (Traub-Miles HH), NEST variant with kick, "
-                 "time-driven at 0.1 ms", 200.0, _brette("coba_hh"), 1.0, quick_scale=0.1),
+    BenchNetwork("coba_hh", "B3 COBA-HH", "benchmark 3 (Traub-Miles HH), NEST variant with "
+                 "kick (the same trains in every simulator), time-driven at 0.1 ms", 200.0,
+                 _brette("coba_hh"), 1.0, quick_scale=0.1),
     BenchNetwork("event_driven_cuba", "B4 voltage jumps", "benchmark 4, NEST variant",
                  1000.0, _brette("event_driven_cuba"), 0.2),
     BenchNetwork("brunel", "Brunel 2000", "NEST brunel_delta_nest (reset 0 mV, eta 2, g 5)",
@@ -165,6 +182,56 @@ NETWORK_NAMES = (*NETWORKS, "sweep")
 
 
 # ---- export ----------------------------------------------------------------------------------
+
+def draw_trains(seed: int, first: int, n: int, rate: float, start: float, stop: float,
+                until: float) -> tuple[np.ndarray, np.ndarray]:
+    """Spike trains of a Poisson population as edsim draws them in a network with ``seed``.
+
+    An edsim Poisson population is one process on the Philox stream keyed by (seed, its first
+    global id), whatever else the network holds: this replays it alone, at global ids ``first``
+    to ``first + n - 1`` behind ``first`` empty placeholder sources, recorded (so not fused into
+    IF_curr_delta cells, whose fused drives draw per-source streams instead).
+
+    Parameters
+    ----------
+    seed : int
+        Network seed.
+    first : int
+        Global id of the population's first source in the original network.
+    n : int
+        Number of sources.
+    rate : float
+        Rate of each source (Hz).
+    start, stop : float
+        Window (ms).
+    until : float
+        Biological time (ms) up to which spikes are drawn.
+
+    Returns
+    -------
+    (t, i) : arrays
+        Spike times (ms) and source indices in [0, n), sorted by time then index.
+    """
+    net = edsim.Network(seed=seed)
+    if first:
+        net.source(edsim.SpikeTimes([]), n=first, name="placeholder")
+    src = net.source(edsim.Poisson(rate, start, stop - start), n=n, name="stimulus")
+    if src.first != first:
+        raise ParameterError(f"replaying a Poisson population at global id {first} gave "
+                             f"{src.first}")
+    rec = net.record(src)
+    net.run(until)
+    t, i = np.asarray(rec.spikes.t, float), np.asarray(rec.spikes.i, np.int64)
+    order = np.lexsort((i, t))
+    return t[order], i[order]
+
+
+def _exact(model, n: int) -> bool:
+    """Whether a Poisson population is exported as exact spike trains."""
+    stop = model.start + model.duration
+    return (math.isfinite(stop) and model.rate > 0
+            and model.rate * (stop - model.start) / 1000.0 * n <= EXACT_MAX_SPIKES)
+
 
 def _model_units(model) -> dict[str, str]:
     return dict(model.units)
@@ -220,8 +287,15 @@ def export(net: edsim.Network, path: str | Path, *, name: str, duration: float, 
         model = pop.model
         if isinstance(model, edsim.Poisson):
             stop = model.start + model.duration
-            pops.append({"name": pop.name, "n": pop.size, "kind": "poisson", "rate": model.rate,
-                         "start": model.start, "stop": stop if math.isfinite(stop) else None})
+            entry = {"name": pop.name, "n": pop.size, "kind": "poisson", "rate": model.rate,
+                     "start": model.start, "stop": stop if math.isfinite(stop) else None,
+                     "first": int(pop.first)}
+            if _exact(model, pop.size):
+                entry["kind"] = "spikes"
+                t, i = draw_trains(seed, pop.first, pop.size, model.rate, model.start, stop,
+                                   min(stop, duration))
+                arrays[f"spikes/{pop.name}/t"], arrays[f"spikes/{pop.name}/i"] = t, i
+            pops.append(entry)
             continue
         if not isinstance(model, edsim.models.Model):
             raise ParameterError(f"population '{pop.name}': only neurons and Poisson sources can "
@@ -260,13 +334,18 @@ class Population:
     index: int
     name: str
     n: int
-    kind: str                    # "neuron" or "poisson"
+    kind: str                    # "neuron", "poisson" or "spikes" (exact trains of a Poisson)
     model: str | None = None
     params: dict = field(default_factory=dict)
     dt: float | None = None
     rate: float = 0.0            # Hz (Poisson)
     start: float = 0.0           # ms (Poisson)
     stop: float | None = None    # ms (Poisson); None: until the end
+    first: int = 0               # global id of the first source in the original network
+
+    @property
+    def is_source(self) -> bool:
+        return self.kind in ("poisson", "spikes")
 
 
 @dataclass(frozen=True)
@@ -349,6 +428,28 @@ class Exported:
             state["v"] = np.random.default_rng([seed, pop.index]).uniform(lo, hi, pop.n)
         return state
 
+    def spike_trains(self, pop: Population, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Spike times (ms) and source indices of exact stimulus population ``pop`` with ``seed``.
+
+        The exported trains for the network's own seed; for another seed, the trains edsim's
+        Poisson population draws with that seed (:func:`draw_trains`), the same in every
+        simulator. Sorted by time, then index.
+        """
+        if pop.kind != "spikes":
+            raise ParameterError(f"population '{pop.name}' is not an exact stimulus (kind "
+                                 f"{pop.kind!r})")
+        if seed == self.seed:
+            return self.arrays[f"spikes/{pop.name}/t"], self.arrays[f"spikes/{pop.name}/i"]
+        return draw_trains(seed, pop.first, pop.n, pop.rate, pop.start, pop.stop,
+                           min(pop.stop, self.duration))
+
+    def per_source(self, pop: Population, seed: int) -> list[np.ndarray]:
+        """The trains of :meth:`spike_trains`, one sorted array (ms) per source."""
+        t, i = self.spike_trains(pop, seed)
+        order = np.argsort(i, kind="stable")   # stable: times stay sorted within a source
+        bounds = np.searchsorted(i[order], np.arange(pop.n + 1))
+        return [t[order[bounds[k]:bounds[k + 1]]] for k in range(pop.n)]
+
     def out_degree(self, pop: Population) -> np.ndarray:
         """Number of outgoing synapses of each cell of ``pop`` (all projections together)."""
         deg = np.zeros(pop.n, dtype=np.int64)
@@ -365,7 +466,7 @@ class Exported:
         """Expected number of synaptic events caused by the Poisson sources over the run."""
         total = 0.0
         for pop in self.populations:
-            if pop.kind != "poisson":
+            if not pop.is_source:
                 continue
             stop = self.duration if pop.stop is None else min(pop.stop, self.duration)
             window = max(0.0, stop - min(pop.start, self.duration))
@@ -386,15 +487,15 @@ def load(path: str | Path) -> Exported:
         meta = json.loads(data["meta"].tobytes().decode())
         if meta.get("format") != FORMAT:
             raise FileFormatError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}")
-        if meta.get("format_version") != FORMAT_VERSION:
+        if meta.get("format_version") not in READABLE_VERSIONS:
             raise FileFormatError(f"{path}: format version {meta.get('format_version')}, "
-                                  f"expected {FORMAT_VERSION}")
+                                  f"expected one of {READABLE_VERSIONS}")
         arrays = {k: data[k] for k in data.files if k != "meta"}
     pops = []
     for k, p in enumerate(meta["populations"]):
-        if p["kind"] == "poisson":
-            pops.append(Population(k, p["name"], p["n"], "poisson", rate=p["rate"],
-                                   start=p["start"], stop=p["stop"]))
+        if p["kind"] in ("poisson", "spikes"):
+            pops.append(Population(k, p["name"], p["n"], p["kind"], rate=p["rate"],
+                                   start=p["start"], stop=p["stop"], first=p.get("first", 0)))
         else:
             pops.append(Population(k, p["name"], p["n"], "neuron", p["model"], p["params"],
                                    p["dt"]))

@@ -48,12 +48,17 @@ def build(net: Exported, seed: int, clock: bool = False, table_dir=None):
 
     Populations are created in the exported order, so global ids, and with them the Poisson
     streams (keyed by seed and source id), are those of the original network: with the
-    network's own seed the rebuilt network gives the original's spikes.
+    network's own seed the rebuilt network gives the original's spikes. Exact stimulus
+    populations become ``SpikeTimes`` sources replaying the exported trains.
     """
     sim = edsim.Network(seed=seed, table_dir=table_dir)
     models = all_models()
     cells, recs = {}, {}
     for pop in net.populations:
+        if pop.kind == "spikes":
+            cells[pop.name] = sim.source(edsim.SpikeTimes(net.per_source(pop, seed)), n=pop.n,
+                                         name=pop.name)
+            continue
         if pop.kind == "poisson":
             duration = float("inf") if pop.stop is None else pop.stop - pop.start
             cells[pop.name] = sim.source(edsim.Poisson(pop.rate, pop.start, duration), n=pop.n,

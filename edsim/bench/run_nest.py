@@ -7,6 +7,9 @@ adaptive RKF45 within the step), ``hh_cond_exp_traub`` (HH_cond_exp; NEST report
 peak above V_T + 30 mV rather than at the -20 mV crossing).
 
 Synapses go in with ``nest.Connect(pre_ids, post_ids, "one_to_one", {weight, delay arrays})``.
+Exact stimulus trains (``kind: "spikes"``) are one ``spike_generator`` per source
+(``precise_times`` with the precise models; grid models get each time rounded up to its step's
+end, as NEST rounds off-grid times) connected straight to the targets.
 A Poisson population whose every source has at most one target becomes one
 ``poisson_generator`` connected straight to the targets (NEST draws an independent train per
 target: the same statistics, without a relay); otherwise each source is a parrot neuron fed by
@@ -90,6 +93,12 @@ MODELS = {
 }
 
 
+def _on_grid(t: np.ndarray, dt: float) -> np.ndarray:
+    """Times (ms) rounded up to the step grid, at least one step (NEST's first spike time)."""
+    steps = np.maximum(np.ceil(np.round(np.asarray(t, float) / dt, 9)), 1.0)
+    return np.round(steps * dt, 9)
+
+
 def variant(net: Exported) -> str:
     names = sorted({MODELS[m].nest_name for m in net.models() if m in MODELS})
     return ", ".join(names) + f", resolution {net.dt:g} ms"
@@ -128,6 +137,19 @@ def run(net: Exported, args) -> dict:
         nest.Connect(nc, sr)
     direct, relayed = {}, set()
     for pop in net.populations:
+        if pop.kind == "spikes":
+            # the exact trains, one generator per source, connected straight to the targets
+            # with the exported weights and delays (no relay, so no delay correction); grid
+            # models get each time rounded up to the end of its step, as NEST does off-grid
+            trains = net.per_source(pop, args.seed)
+            if not precise:
+                trains = [_on_grid(t, net.dt) for t in trains]
+            nodes[pop.name] = gens = nest.Create("spike_generator", pop.n, params={
+                "precise_times": precise, "allow_offgrid_times": not precise})
+            for gen, times in zip(gens, trains):
+                if times.size:
+                    gen.spike_times = times.tolist()
+            continue
         if pop.kind != "poisson":
             continue
         params = {"rate": pop.rate, "start": pop.start}
