@@ -27,8 +27,10 @@ const char *eds_status_name(int status);
 const char *eds_status_message(int status);
 
 /* Event kinds. The queue orders events by (time, rank, sequence number); the rank of a kind is its
- * value below, so at equal times firings come first, then source spikes, ends of refractory
- * periods, deliveries, samples and prediction re-checks. The sequence number counts pushes, so
+ * value below, so at equal times predicted firings come first, then source spikes, ends of
+ * refractory periods, deliveries, firings caused by this instant's voltage jumps (once all of the
+ * instant's inputs are in: simultaneous jumps act as their sum, as in NEST and Brian2), samples
+ * and prediction re-checks. The sequence number counts pushes, so
  * equal (time, rank) events pop in insertion order. */
 typedef enum {
     EDS_EV_FIRE = 0,        /* predicted threshold crossing; stale if the generation changed */
@@ -36,8 +38,9 @@ typedef enum {
     EDS_EV_REFRAC_END = 2,  /* end of the refractory period */
     EDS_EV_STEP = 3,        /* end of one fixed step of a time-driven population */
     EDS_EV_DELIVER = 4,     /* arrival of one spike over one distinct delay */
-    EDS_EV_SAMPLE = 5,      /* state sample of one sampler */
-    EDS_EV_RECHECK = 6,     /* prediction horizon reached: predict again */
+    EDS_EV_JUMP_FIRE = 5,   /* threshold reached by a voltage jump at this instant */
+    EDS_EV_SAMPLE = 6,      /* state sample of one sampler */
+    EDS_EV_RECHECK = 7,     /* prediction horizon reached: predict again */
     EDS_N_EVENT_KINDS
 } eds_event_kind;
 

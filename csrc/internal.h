@@ -202,6 +202,7 @@ enum {
  * first, and a tournament tree over the blocks (tree[1] the first cell of all). */
 typedef struct {
     double *x;
+    double *x_jump;             /* X of a cell with x = -inf (at threshold by a jump now) */
     uint64_t *key;
     uint32_t n, nb, leaves;
     uint32_t *bmin, *tree;

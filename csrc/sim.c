@@ -221,7 +221,7 @@ static int drive_predict(eds_sim *sim, eds__pop *p, uint32_t j)
 {
     if (p->v[j] >= p->exact.p.v_thresh) {
         p->drive->wake_left[j] = 0;
-        return neuron_schedule(sim, p->first + j, p->t_last[j], EDS_EV_FIRE);
+        return neuron_schedule(sim, p->first + j, p->t_last[j], EDS_EV_JUMP_FIRE);
     }
     uint32_t wake;
     EDS_CHECK(eds__drive_schedule(sim, p, j, &wake));
@@ -729,8 +729,8 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
         const double v = p->v[j];
         if (v >= m->p.v_thresh) {
             if (p->drive)
-                p->drive->wake_left[j] = 0; /* the FIRE replaces any wake */
-            return neuron_schedule(sim, p->first + j, t, EDS_EV_FIRE);
+                p->drive->wake_left[j] = 0; /* the firing replaces any wake */
+            return neuron_schedule(sim, p->first + j, t, EDS_EV_JUMP_FIRE);
         }
         if (m->v_inf > m->p.v_thresh)
             return neuron_schedule(sim, p->first + j,
@@ -861,6 +861,7 @@ static int dispatch(eds_sim *sim, const eds__event *e)
 {
     switch ((int)(e->key >> 56)) {
     case EDS_EV_FIRE:
+    case EDS_EV_JUMP_FIRE:
         return on_fire(sim, e);
     case EDS_EV_EMIT:
         return on_emit(sim, e);

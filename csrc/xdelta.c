@@ -10,9 +10,11 @@
  * firing time (T = t0 + tau_m ln X is increasing in X), so the population's cells are ordered by (X, seq) in
  * a structure of their own, and only its first cell has an entry in the neuron queue, at
  * T = max(now, t0 + tau_m ln X): one log per change of the first cell, not per input. A cell
- * an input lifts to threshold (X <= G(t)) gets X = -inf: it fires now, and such cells fire in
- * the order of their keys (seq), as FIRE events at one time do: the event order is the one of
- * (t, rank, seq) for every other cell too, since each input re-keys its cell with a new seq.
+ * an input lifts to threshold (X <= G(t)) is ordered by X = -inf (its X kept in x_jump, so that
+ * another input of the same instant can take it back below): it fires now as a JUMP_FIRE, after
+ * the instant's deliveries, and such cells fire in the order of their keys (seq), as JUMP_FIRE
+ * events at one time do. The event order is the one of (t, rank, seq) for every other cell too,
+ * since each input re-keys its cell with a new seq.
  *
  * That structure is made for many updates and few questions: inputs change X about 80 times
  * per firing, the first cell changes once or twice. Cells are cut into blocks of XD_BLOCK, each
@@ -116,11 +118,12 @@ int eds__xd_init(eds__pop *p, double now)
     while (xd->leaves < xd->nb)
         xd->leaves *= 2;
     xd->x = malloc(n * sizeof(double));
+    xd->x_jump = calloc(n, sizeof(double));
     xd->key = calloc(n, sizeof(uint64_t));
     xd->bmin = malloc(xd->nb * sizeof(uint32_t));
     xd->tree = malloc(2 * (size_t)xd->leaves * sizeof(uint32_t));
     p->xd = xd;
-    if (!xd->x || !xd->key || !xd->bmin || !xd->tree) {
+    if (!xd->x || !xd->x_jump || !xd->key || !xd->bmin || !xd->tree) {
         eds__xd_free(p);
         return EDS_NOMEM;
     }
@@ -140,6 +143,7 @@ void eds__xd_free(eds__pop *p)
     if (!p->xd)
         return;
     free(p->xd->x);
+    free(p->xd->x_jump);
     free(p->xd->key);
     free(p->xd->bmin);
     free(p->xd->tree);
@@ -153,8 +157,10 @@ static void rebase(eds__pop *p, double t)
 {
     eds__xd *xd = p->xd;
     double f = exp(-(t - xd->t0) / p->exact.p.tau_m);
-    for (uint32_t j = 0; j < xd->n; j++)
-        xd->x[j] *= f; /* (+inf stays) */
+    for (uint32_t j = 0; j < xd->n; j++) {
+        xd->x[j] *= f; /* (+inf and -inf stay) */
+        xd->x_jump[j] *= f;
+    }
     rebuild(xd);
     xd->t0 = t;
     xd->rep_key = UINT64_MAX; /* the first cell's time is computed again */
@@ -192,8 +198,8 @@ static int sync_slow(eds_sim *sim, eds__pop *p)
     }
     if (xd->rep != EDS__NOT_QUEUED && xd->rep != top)
         eds__nqueue_remove(&sim->nqueue, p->first + xd->rep);
-    eds__nqueue_set(&sim->nqueue, p->first + top, t_fire,
-                    ((uint64_t)EDS_EV_FIRE << 56) | xd->key[top]);
+    uint64_t kind = x == -INFINITY ? EDS_EV_JUMP_FIRE : EDS_EV_FIRE;
+    eds__nqueue_set(&sim->nqueue, p->first + top, t_fire, (kind << 56) | xd->key[top]);
     xd->rep = top;
     xd->rep_key = xd->key[top];
     return EDS_OK;
@@ -224,8 +230,10 @@ int eds__xd_predict(eds_sim *sim, eds__pop *p, uint32_t j)
     double x = (p->exact.v_inf - p->v[j]) / xd->c * xd->g;
     if (!isfinite(x))
         return EDS_INVALID;
-    if (x <= xd->g)
+    if (x <= xd->g) {
+        xd->x_jump[j] = x;
         x = -INFINITY;
+    }
     uint64_t key;
     EDS_CHECK(next_key(sim, &key));
     if (xd->rep != j) /* a REFRAC_END still pending (a state set during refractoriness) */
@@ -241,12 +249,14 @@ int eds__xd_input(eds_sim *sim, eds__pop *p, uint32_t j, double t, double w)
     double x = xd->x[j];
     if (!(x < INFINITY))
         return EDS_STATE; /* every cell that is not refractory is queued */
-    if (x != -INFINITY) { /* (-inf: at threshold already, firing now; it stays so) */
-        x -= w * xd->gw;
-        if (!(x < INFINITY))
-            return EDS_INVALID;
-        if (x <= xd->g)
-            x = -INFINITY;
+    if (x == -INFINITY)
+        x = xd->x_jump[j]; /* at threshold by an earlier input of this instant */
+    x -= w * xd->gw;
+    if (!isfinite(x))
+        return EDS_INVALID;
+    if (x <= xd->g) {
+        xd->x_jump[j] = x;
+        x = -INFINITY;
     }
     uint64_t key;
     EDS_CHECK(next_key(sim, &key));
@@ -274,7 +284,7 @@ double eds__xd_v(const eds__pop *p, uint32_t j, double t)
     if (x == INFINITY)
         return p->v[j]; /* not queued: refractory, v is v_reset */
     if (x == -INFINITY)
-        return p->exact.p.v_thresh; /* reached at an input of this instant, firing now */
+        x = xd->x_jump[j]; /* at threshold by a jump of this instant, firing once it is over */
     return p->exact.v_inf - xd->c * x / exp((t - xd->t0) / p->exact.p.tau_m);
 }
 

@@ -38,7 +38,7 @@ _EXCEPTIONS: dict[str, type[EdsimError]] = {
     "NULLPTR": CoreError,
 }
 
-EVENT_KINDS = ("FIRE", "EMIT", "REFRAC_END", "STEP", "DELIVER", "SAMPLE", "RECHECK")
+EVENT_KINDS = ("FIRE", "EMIT", "REFRAC_END", "STEP", "DELIVER", "JUMP_FIRE", "SAMPLE", "RECHECK")
 
 
 def status_name(rc: int) -> str:

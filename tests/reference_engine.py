@@ -47,8 +47,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 # Ranks of the event kinds, as documented in csrc/edsim.h (SAMPLE and STEP are not modelled here).
-FIRE, EMIT, REFRAC_END, STEP, DELIVER, SAMPLE, RECHECK = range(7)
-KIND_NAMES = ("FIRE", "EMIT", "REFRAC_END", "STEP", "DELIVER", "SAMPLE", "RECHECK")
+# ranks as in csrc/edsim.h (JUMP_FIRE, for voltage jumps, never occurs with IF_cond_exp)
+FIRE, EMIT, REFRAC_END, STEP, DELIVER, JUMP_FIRE, SAMPLE, RECHECK = range(8)
+KIND_NAMES = ("FIRE", "EMIT", "REFRAC_END", "STEP", "DELIVER", "JUMP_FIRE", "SAMPLE", "RECHECK")
 
 
 class SemanticsError(Exception):

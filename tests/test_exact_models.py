@@ -216,6 +216,37 @@ def test_curr_delta_network_that_fires_on_its_own_matches_decimal_arithmetic(tau
     net._sim.check_queue()  # raises if a heap or the first-cell entries are inconsistent
 
 
+
+@pytest.mark.parametrize("v_rest", [19.95, 20.5])  # below threshold; above (fires on its own)
+@pytest.mark.parametrize("exc_first", [True, False])
+def test_simultaneous_jumps_act_as_their_sum(exc_first, v_rest):
+    """The membrane equation has one jump at an instant: the sum of that instant's inputs (NEST's
+    iaf_psc_delta_ps and Brian2 sum them too). +0.1 and -0.5 mV at once from just below
+    threshold: no spike, whichever source was made first; reference: the closed form."""
+    net = edsim.Network(seed=1)
+    cell = net.population(1, edsim.IF_curr_delta(cm=0.25, tau_m=20.0, v_rest=v_rest,
+                                                 v_thresh=20.0, v_reset=0.0, tau_refrac=2.0),
+                          name="cell")
+    cell.initialize(v=[19.95])
+    srcs = {}
+    for k in (("exc", "inh") if exc_first else ("inh", "exc")):
+        srcs[k] = net.source(edsim.SpikeTimes([0.5]), n=1, name=k)
+    net.connect(srcs["exc"], cell, edsim.OneToOne(), weight=0.1, delay=1.0)
+    net.connect(srcs["inh"], cell, edsim.OneToOne(), weight=-0.5, delay=1.0,
+                receptor_type="inhibitory")
+    rec = net.record(cell)
+    net.run(1.5 + 1e-9)
+    v_in = v_rest + (19.95 - v_rest) * math.exp(-1.5 / 20.0)
+    assert len(rec.spikes) == 0
+    np.testing.assert_allclose(cell.state()["v"], [v_in - 0.4], atol=1e-9)
+    if v_rest < 20.0:
+        net.run(8.5)
+        assert len(rec.spikes) == 0
+        np.testing.assert_allclose(cell.state()["v"],
+                                   [v_rest + (v_in - 0.4 - v_rest) * math.exp(-8.5 / 20.0)],
+                                   atol=1e-12)
+
+
 def test_curr_delta_jumps_and_refractory_loss():
     m = edsim.IF_curr_delta(tau_m=20.0, v_rest=-65.0, v_thresh=-50.0, v_reset=-70.0, tau_refrac=2.0)
     net = edsim.Network(seed=0)
