@@ -794,12 +794,14 @@ static int on_deliver(eds_sim *sim, const eds__event *e)
 /* Keeps an input of a time-driven neuron until the end of the step under way. */
 static int buffer_input(eds__pop *p, uint32_t j, double t, int receptor, double w)
 {
-    uint64_t need = p->n_in + 1, c1 = p->cap_in, c2 = c1, c3 = c1, c4 = c1;
-    EDS_CHECK(eds__grow((void **)&p->in_j, &c1, need, sizeof(uint32_t)));
-    EDS_CHECK(eds__grow((void **)&p->in_t, &c2, need, sizeof(double)));
-    EDS_CHECK(eds__grow((void **)&p->in_w, &c3, need, sizeof(double)));
-    EDS_CHECK(eds__grow((void **)&p->in_r, &c4, need, sizeof(uint8_t)));
-    p->cap_in = c1;
+    if (p->n_in == p->cap_in) { /* the four arrays share one capacity */
+        uint64_t need = p->n_in + 1, c1 = p->cap_in, c2 = c1, c3 = c1, c4 = c1;
+        EDS_CHECK(eds__grow((void **)&p->in_j, &c1, need, sizeof(uint32_t)));
+        EDS_CHECK(eds__grow((void **)&p->in_t, &c2, need, sizeof(double)));
+        EDS_CHECK(eds__grow((void **)&p->in_w, &c3, need, sizeof(double)));
+        EDS_CHECK(eds__grow((void **)&p->in_r, &c4, need, sizeof(uint8_t)));
+        p->cap_in = c1;
+    }
     p->in_j[p->n_in] = j;
     p->in_t[p->n_in] = t;
     p->in_w[p->n_in] = w;

@@ -223,11 +223,10 @@ static inline int next_key(eds_sim *sim, uint64_t *key)
     return EDS_OK;
 }
 
-int eds__xd_predict(eds_sim *sim, eds__pop *p, uint32_t j)
+/* Cell j's X becomes x (at the cached G's time) with a new key: ordered by -inf if at threshold. */
+static inline int requeue(eds_sim *sim, eds__pop *p, uint32_t j, double x)
 {
     eds__xd *xd = p->xd;
-    xd_g(p, p->t_last[j]);
-    double x = (p->exact.v_inf - p->v[j]) / xd->c * xd->g;
     if (!isfinite(x))
         return EDS_INVALID;
     if (x <= xd->g) {
@@ -236,10 +235,17 @@ int eds__xd_predict(eds_sim *sim, eds__pop *p, uint32_t j)
     }
     uint64_t key;
     EDS_CHECK(next_key(sim, &key));
-    if (xd->rep != j) /* a REFRAC_END still pending (a state set during refractoriness) */
-        eds__nqueue_remove(&sim->nqueue, p->first + j);
     xd_set(xd, j, x, key);
     return sync_first(sim, p);
+}
+
+int eds__xd_predict(eds_sim *sim, eds__pop *p, uint32_t j)
+{
+    eds__xd *xd = p->xd;
+    xd_g(p, p->t_last[j]);
+    if (xd->rep != j) /* a REFRAC_END still pending (a state set during refractoriness) */
+        eds__nqueue_remove(&sim->nqueue, p->first + j);
+    return requeue(sim, p, j, (p->exact.v_inf - p->v[j]) / xd->c * xd->g);
 }
 
 int eds__xd_input(eds_sim *sim, eds__pop *p, uint32_t j, double t, double w)
@@ -251,17 +257,7 @@ int eds__xd_input(eds_sim *sim, eds__pop *p, uint32_t j, double t, double w)
         return EDS_STATE; /* every cell that is not refractory is queued */
     if (x == -INFINITY)
         x = xd->x_jump[j]; /* at threshold by an earlier input of this instant */
-    x -= w * xd->gw;
-    if (!isfinite(x))
-        return EDS_INVALID;
-    if (x <= xd->g) {
-        xd->x_jump[j] = x;
-        x = -INFINITY;
-    }
-    uint64_t key;
-    EDS_CHECK(next_key(sim, &key));
-    xd_set(xd, j, x, key);
-    return sync_first(sim, p);
+    return requeue(sim, p, j, x - w * xd->gw);
 }
 
 void eds__xd_fired(eds__pop *p, uint32_t j)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import edsim
+from test_fused_drive import source_trains  # the trains a fused drive draws, by numpy
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("nest") is None,
                                 reason="NEST not installed")
@@ -21,23 +22,6 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("nest") is None,
 N, T, RATE, W, D = 12, 300.0, 20000.0, 0.1, 1.5
 CELL = dict(cm=0.25, tau_m=20.0, v_rest=0.0, v_thresh=20.0, v_reset=0.0, tau_refrac=2.0,
             i_offset=0.0)
-
-
-def source_trains(seed: int, ids, rate: float, stop: float) -> list[np.ndarray]:
-    """Spike k = spike k-1 - ln(u_k) 1000 / rate from 0, u_k from Philox4x64-10 keyed
-    (seed, source id) as (bits >> 11 + 1/2) 2^-53."""
-    trains = []
-    for gid in ids:
-        gen = np.random.Philox(key=[seed, int(gid)], counter=[2**64 - 1] * 4)
-        t, out = 0.0, []
-        while True:
-            u = ((gen.random_raw() >> 11) + 0.5) * 2.0**-53
-            t = t - math.log(u) * (1000.0 / rate)
-            if not t < stop:
-                break
-            out.append(t)
-        trains.append(np.array(out))
-    return trains
 
 
 def test_fused_drive_gives_nest_iaf_psc_delta_ps_spikes_on_the_same_trains():
@@ -53,7 +37,7 @@ def test_fused_drive_gives_nest_iaf_psc_delta_ps_spikes_on_the_same_trains():
     rec = net.record(cells)
     net.run(T)
     assert net.stats()["n_fused_sources"] == N
-    trains = source_trains(seed, drive.ids, RATE, T)
+    trains = source_trains(seed, drive.ids, RATE, 0.0, T)
 
     nest.ResetKernel()
     nest.set(resolution=0.1, local_num_threads=1)
