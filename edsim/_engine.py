@@ -391,6 +391,11 @@ class Sim:
                                       out), "adding state sampler")
         return int(out[0])
 
+    def samples_pending(self, sampler: int) -> int:
+        """Rows the sampler holds, not yet drained."""
+        check(lib.eds_sim_samples_pending(self.h, sampler, self._u64), "reading samples")
+        return int(self._u64[0])
+
     def drain_samples(self, sampler: int, n_ids: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Samples pending in ``sampler``: (t, values[rows, n_ids, 3]), or None if none."""
         rows = self._u64

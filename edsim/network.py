@@ -338,6 +338,9 @@ _RECEPTORS = {"excitatory": 0, "inhibitory": 1}
 #: drains happen between slices.
 RUN_SLICE_MS = 100.0
 
+#: A closed-loop step (run_until) moves a sampler's rows out of the core once it holds this many.
+SAMPLE_BATCH = 64
+
 
 # ---- network -------------------------------------------------------------------------------
 
@@ -790,17 +793,19 @@ class Network:
                 self._sim.run(now + (t - now) * k / n)
                 self._drain()
         self._sim.run(t)
-        self._drain(samples=False)  # samples wait in the core until read or the next run()
+        self._drain(samples=False)
         self.run_seconds += time.perf_counter() - t0
 
     def _drain(self, samples: bool = True) -> None:
-        """Move the core's recorded spikes to the log (and, if ``samples``, every sampler's rows to
-        its recorder). Recorders take their spikes from the log when read (:meth:`_route`)."""
+        """Move the core's recorded spikes to the log, and samples to their recorders: all if
+        ``samples``, else those of samplers holding SAMPLE_BATCH rows or more (a closed-loop step:
+        the core's buffer stays small, so it never grows by a large copy in the middle of a slot).
+        Recorders take their spikes from the log when read (:meth:`_route`)."""
         t, ids = self._sim.drain_spikes()
         if t.size:
             self._spike_log.append((t, ids))
-        if samples:
-            for sampler, rec in self._samplers:
+        for sampler, rec in self._samplers:
+            if samples or self._sim.samples_pending(sampler) >= SAMPLE_BATCH:
                 self._pull_samples(sampler, rec)
 
     def _pull_samples(self, sampler: int, rec: Recorder) -> None:

@@ -257,7 +257,10 @@ class RealTimeRunner:
         priority (1-99; Linux ``SCHED_FIFO``), so that other processes cannot preempt a slot;
         the previous policy is restored afterwards. Needs the right to do so (root or
         ``CAP_SYS_NICE``); without it the loop runs normally and ``summary.priority`` says
-        why. Default None: normal scheduling.
+        why. Default None: normal scheduling. Do not combine it with a ``busy_wait`` that fills
+        the slots: Linux lets real-time tasks run 95 % of each second (``sched_rt_runtime_us``)
+        and then stops them for the rest, a stall of about 50 ms (measured: 1,079 of 10,000
+        deadlines missed, against 138 with the same busy wait at normal priority).
 
     See the module documentation for the levels and an example.
     """

@@ -211,9 +211,12 @@ def test_recorders_read_late_or_never_during_a_loop_get_what_one_run_records():
     view, sampled = with_views(net)
     net.inject(src, times, index)
     late = None
+    sampler = net._samplers[0][0]
     for k in range(1, int(T) + 1):
         net.run_until(float(k))
         recs[0].new_spikes()
+        # the core holds few rows: its buffer never grows by a large copy in a slot
+        assert net._sim.samples_pending(sampler) < edsim.network.SAMPLE_BATCH
         if k == 30:
             late = net.record(net.populations[2])
         if k == 45:
