@@ -8,7 +8,6 @@ it)."""
 from __future__ import annotations
 
 import importlib.util
-import math
 
 import numpy as np
 import pytest
