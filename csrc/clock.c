@@ -142,6 +142,181 @@ static const eds__clock_ops lif_cond = {"IF_cond_exp (clock-driven)", LC_N_PARAM
                                         lif_cond_check, lif_cond_init, lif_cond_step,
                                         lif_cond_input, lif_cond_project};
 
+/* ---- IF_curr_exp and IF_curr_delta, clock-driven: the event-driven models' equations ----
+ * Between inputs both are linear, so a step is their exact propagator (as NEST's grid models
+ * iaf_psc_exp and iaf_psc_delta); what the clock changes is that a crossing is looked for at
+ * the end of each piece of a step (a brief excursion above threshold inside one is missed) and
+ * located by the cubic Hermite through both ends, where the event-driven models solve for it.
+ * params (curr): cm, tau_m, v_rest, v_thresh, v_reset, tau_refrac, tau_syn_E, tau_syn_I, i_offset
+ * params (delta): cm, tau_m, v_rest, v_thresh, v_reset, tau_refrac, i_offset
+ * state: v, [i_e, i_i,] refractory time left */
+enum { LI_CM, LI_TAU_M, LI_V_REST, LI_V_THRESH, LI_V_RESET, LI_TAU_REFRAC, LI_TAU_E, LI_TAU_I,
+       LI_I_OFFSET, LI_N_PARAMS };
+enum { LD_I_OFFSET = LI_TAU_E, LD_N_PARAMS };
+
+static int lif_curr_check(const double *p)
+{
+    if (!(p[LI_CM] > 0 && p[LI_TAU_M] > 0 && p[LI_TAU_E] > 0 && p[LI_TAU_I] > 0 &&
+          p[LI_TAU_REFRAC] >= 0 && p[LI_V_RESET] < p[LI_V_THRESH]))
+        return EDS_INVALID;
+    return EDS_OK;
+}
+
+static void lif_curr_init(const double *p, double *x)
+{
+    x[0] = p[LI_V_REST];
+    x[1] = x[2] = x[3] = 0.0;
+}
+
+/* v's response to a current decaying with tau_s from 1 nA at 0, times cm: e^{-t/tau_m}
+ * (e^{t d} - 1) / d with d = 1/tau_m - 1/tau_s (t e^{-t/tau_m} at d = 0; expm1 keeps it exact
+ * near there) */
+static inline double curr_kernel(double t, double tau_m, double tau_s)
+{
+    double d = 1.0 / tau_m - 1.0 / tau_s;
+    double k = d == 0.0 ? t : expm1(t * d) / d;
+    return exp(-t / tau_m) * k;
+}
+
+static inline double lif_curr_v_inf(const double *p)
+{
+    return p[LI_V_REST] + p[LI_I_OFFSET] * p[LI_TAU_M] / p[LI_CM];
+}
+
+static inline double lif_curr_f(const double *p, double v, double ie, double ii)
+{
+    return (lif_curr_v_inf(p) - v) / p[LI_TAU_M] + (ie + ii) / p[LI_CM];
+}
+
+static void lif_curr_step(const double *p, double *x, double h, int *spiked, double *offset)
+{
+    double v = x[0], ie = x[1], ii = x[2], refr = x[3];
+    double t = 0.0; /* time within the step already integrated */
+    if (refr > 0.0) {
+        double held = fmin(refr, h);
+        ie *= exp(-held / p[LI_TAU_E]);
+        ii *= exp(-held / p[LI_TAU_I]);
+        v = p[LI_V_RESET];
+        refr -= held;
+        t = held;
+    }
+    if (t < h) {
+        double rest = h - t, v_inf = lif_curr_v_inf(p);
+        double v1 = v_inf + (v - v_inf) * exp(-rest / p[LI_TAU_M]) +
+                    (ie * curr_kernel(rest, p[LI_TAU_M], p[LI_TAU_E]) +
+                     ii * curr_kernel(rest, p[LI_TAU_M], p[LI_TAU_I])) / p[LI_CM];
+        double ie1 = ie * exp(-rest / p[LI_TAU_E]), ii1 = ii * exp(-rest / p[LI_TAU_I]);
+        if ((v >= p[LI_V_THRESH] || v1 >= p[LI_V_THRESH]) && !*spiked) {
+            double s = v >= p[LI_V_THRESH]
+                           ? 0.0
+                           : hermite_root(v - p[LI_V_THRESH], rest * lif_curr_f(p, v, ie, ii),
+                                          v1 - p[LI_V_THRESH], rest * lif_curr_f(p, v1, ie1, ii1));
+            double ts = t + s * rest;
+            *spiked = 1;
+            *offset = ts;
+            x[0] = p[LI_V_RESET];
+            x[1] = ie * exp(-(ts - t) / p[LI_TAU_E]);
+            x[2] = ii * exp(-(ts - t) / p[LI_TAU_I]);
+            x[3] = p[LI_TAU_REFRAC];
+            lif_curr_step(p, x, h - ts, spiked, offset); /* the rest of the step, from the reset */
+            return;
+        }
+        v = v1;
+        ie = ie1;
+        ii = ii1;
+    }
+    x[0] = v;
+    x[1] = ie;
+    x[2] = ii;
+    x[3] = refr;
+}
+
+static void lif_curr_input(const double *p, double *x, int receptor, double w, double late)
+{
+    if (receptor)
+        x[2] += w * exp(-late / p[LI_TAU_I]);
+    else
+        x[1] += w * exp(-late / p[LI_TAU_E]);
+}
+
+static void lif_curr_project(const double *p, const double *x, double out[3])
+{
+    (void)p;
+    out[0] = x[0];
+    out[1] = x[1];
+    out[2] = x[2];
+}
+
+static const eds__clock_ops lif_curr = {"IF_curr_exp (clock-driven)", LI_N_PARAMS, 4,
+                                        lif_curr_check, lif_curr_init, lif_curr_step,
+                                        lif_curr_input, lif_curr_project};
+
+static int lif_delta_check(const double *p)
+{
+    if (!(p[LI_CM] > 0 && p[LI_TAU_M] > 0 && p[LI_TAU_REFRAC] >= 0 &&
+          p[LI_V_RESET] < p[LI_V_THRESH]))
+        return EDS_INVALID;
+    return EDS_OK;
+}
+
+static void lif_delta_init(const double *p, double *x)
+{
+    x[0] = p[LI_V_REST];
+    x[1] = 0.0;
+}
+
+static void lif_delta_step(const double *p, double *x, double h, int *spiked, double *offset)
+{
+    double v = x[0], refr = x[1], t = 0.0;
+    if (refr > 0.0) {
+        double held = fmin(refr, h);
+        v = p[LI_V_RESET];
+        refr -= held;
+        t = held;
+    }
+    if (t < h) {
+        double rest = h - t, v_inf = p[LI_V_REST] + p[LD_I_OFFSET] * p[LI_TAU_M] / p[LI_CM];
+        double v1 = v_inf + (v - v_inf) * exp(-rest / p[LI_TAU_M]);
+        if ((v >= p[LI_V_THRESH] || v1 >= p[LI_V_THRESH]) && !*spiked) { /* a jump: v >= v_thresh */
+            /* v is monotonic here: the crossing in closed form (at once if a jump reached it) */
+            double ts = v >= p[LI_V_THRESH]
+                            ? t
+                            : t + p[LI_TAU_M] * log((v_inf - v) / (v_inf - p[LI_V_THRESH]));
+            if (!(ts <= h)) /* rounding at the end of the piece */
+                ts = h;
+            *spiked = 1;
+            *offset = ts;
+            x[0] = p[LI_V_RESET];
+            x[1] = p[LI_TAU_REFRAC];
+            lif_delta_step(p, x, h - ts, spiked, offset);
+            return;
+        }
+        v = v1;
+    }
+    x[0] = v;
+    x[1] = refr;
+}
+
+static void lif_delta_input(const double *p, double *x, int receptor, double w, double late)
+{
+    (void)p;
+    (void)receptor;
+    (void)late;
+    if (!(x[1] > 0.0)) /* lost while refractory, as the event-driven model */
+        x[0] += w;
+}
+
+static void lif_delta_project(const double *p, const double *x, double out[3])
+{
+    (void)p;
+    out[0] = x[0];
+    out[1] = out[2] = 0.0;
+}
+
+static const eds__clock_ops lif_delta = {"IF_curr_delta (clock-driven)", LD_N_PARAMS, 2,
+                                         lif_delta_check, lif_delta_init, lif_delta_step,
+                                         lif_delta_input, lif_delta_project};
+
 /* ---- shared machinery of the models below ----
  *
  * Each model integrates its n (<= 4) continuous variables with classical RK4 (HH: its own
@@ -845,6 +1020,8 @@ static const eds__clock_ops *const models[EDS_N_CLOCK_MODELS] = {
     [EDS_CLOCK_ADEX_COND] = &adex_cond,
     [EDS_CLOCK_FHN] = &fhn,
     [EDS_CLOCK_HR] = &hindmarsh_rose,
+    [EDS_CLOCK_LIF_CURR] = &lif_curr,
+    [EDS_CLOCK_LIF_DELTA] = &lif_delta,
 };
 
 const eds__clock_ops *eds__clock_model(int model)

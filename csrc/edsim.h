@@ -143,6 +143,8 @@ typedef enum {
     EDS_CLOCK_ADEX_COND = 3,    /* EIF_cond_exp_isfa_ista (AdEx), conductance synapses */
     EDS_CLOCK_FHN = 4,          /* FitzHugh-Nagumo, dimensionless, inputs jump v */
     EDS_CLOCK_HR = 5,           /* Hindmarsh-Rose, dimensionless, inputs jump x */
+    EDS_CLOCK_LIF_CURR = 6,     /* IF_curr_exp stepped at a fixed step (exact propagator) */
+    EDS_CLOCK_LIF_DELTA = 7,    /* IF_curr_delta stepped at a fixed step (exact propagator) */
     EDS_N_CLOCK_MODELS
 } eds_clock_model;
 

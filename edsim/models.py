@@ -235,6 +235,8 @@ class IF_curr_exp(Model):
     weight_unit: ClassVar[str] = "nA"
     weight_sign: ClassVar[str] = "current"
     engine: ClassVar[str] = "exact"
+    clock_model: ClassVar[int | None] = 6  # EDS_CLOCK_LIF_CURR
+    clock_state: ClassVar[tuple[str, ...]] = ("v", "isyn_exc", "isyn_inh", "refractory_left")
 
     def _check(self) -> None:
         _threshold_order(self)
@@ -290,6 +292,8 @@ class IF_curr_delta(Model):
     weight_unit: ClassVar[str] = "mV"
     weight_sign: ClassVar[str] = "current"
     engine: ClassVar[str] = "exact"
+    clock_model: ClassVar[int | None] = 7  # EDS_CLOCK_LIF_DELTA
+    clock_state: ClassVar[tuple[str, ...]] = ("v", "refractory_left")
 
     def _check(self) -> None:
         _threshold_order(self)

@@ -228,8 +228,10 @@ def test_missing_simulator_and_unsupported_model_are_skipped_with_a_note(tmp_pat
     monkeypatch.setattr(driver, "available", lambda sim: sim != "nest")
     row = driver.run_one(path, net, "cuba", "nest", 1, cfg)
     assert row["status"] == "skipped" and "not installed" in row["note"]
-    row = driver.run_one(path, net, "cuba", "edsim-clock", 1, cfg)
-    assert row["status"] == "skipped" and "IF_curr_exp has no time-driven version" in row["note"]
+    hh_path = networks.build_and_export("coba_hh", tmp_path / "b3.npz", seed=1, duration=10.0,
+                                        scale=0.05)
+    row = driver.run_one(hh_path, networks.load(hh_path), "coba_hh", "edsim-clock", 1, cfg)
+    assert row["status"] == "skipped" and "time-driven in edsim already" in row["note"]
 
 
 # ---- report ----------------------------------------------------------------------------------
