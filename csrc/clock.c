@@ -231,25 +231,14 @@ static void lif_curr_step(const double *p, double *x, double h, int *spiked, dou
     x[3] = refr;
 }
 
-static void lif_curr_input(const double *p, double *x, int receptor, double w, double late)
-{
-    if (receptor)
-        x[2] += w * exp(-late / p[LI_TAU_I]);
-    else
-        x[1] += w * exp(-late / p[LI_TAU_E]);
-}
-
-static void lif_curr_project(const double *p, const double *x, double out[3])
-{
-    (void)p;
-    out[0] = x[0];
-    out[1] = x[1];
-    out[2] = x[2];
-}
+/* inputs and projection as lif_cond's: the same state layout, tau_syn_E and tau_syn_I at the same
+ * places in the parameters */
+_Static_assert((int)LI_TAU_E == (int)LC_TAU_E && (int)LI_TAU_I == (int)LC_TAU_I,
+               "lif_curr reuses lif_cond_input");
 
 static const eds__clock_ops lif_curr = {"IF_curr_exp (clock-driven)", LI_N_PARAMS, 4,
                                         lif_curr_check, lif_curr_init, lif_curr_step,
-                                        lif_curr_input, lif_curr_project};
+                                        lif_cond_input, lif_cond_project};
 
 static int lif_delta_check(const double *p)
 {
