@@ -46,7 +46,7 @@ $(COMPARE_STAMP): $(STAMP)
 	$(PY) -m pip install -q --no-build-isolation -e '.[test,compare]'
 	touch $(COMPARE_STAMP)
 
-# edsim, NEST and Brian2 side by side: out/bench/bench.{json,md}, speed.png, sweep.png (about 10 min
+# edsim, NEST and Brian2 side by side: out/bench/bench.{json,md}, speed.png, sweep.png (about 9 min
 # with the extra installed, 20 min on a fresh machine: Brian2 compiles its code once).
 bench: tables $(COMPARE_STAMP)
 	$(PY) -m edsim bench --out out/bench
