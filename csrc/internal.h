@@ -240,6 +240,9 @@ typedef struct {
     double *v, *s1, *s2, *t_last, *refr_until;
     uint32_t *gen;                      /* firing-prediction generation; sources: emit gen */
     eds__xd *xd;                        /* DELTA with v_inf > v_thresh (xdelta.c), else NULL */
+    /* CURR: 1 while the pending FIRE is a lower bound of the crossing, not the crossing (an
+     * inhibitory input, which can only delay it, skipped the prediction); on_fire settles it */
+    uint8_t *late_fire;
     /* CLOCK */
     const eds__clock_ops *clock;
     double *params;

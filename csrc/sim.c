@@ -56,6 +56,7 @@ static void pop_free(eds__pop *p)
     free(p->t_last);
     free(p->refr_until);
     free(p->gen);
+    free(p->late_fire);
     eds__xd_free(p);
     if (p->times)
         for (uint32_t j = 0; j < p->n; j++)
@@ -238,6 +239,8 @@ static int predict(eds_sim *sim, eds__pop *p, uint32_t j)
     int recheck;
     if (p->xd)
         return eds__xd_predict(sim, p, j);
+    if (p->late_fire)
+        p->late_fire[j] = 0;
     if (eds__driven(p, j))
         return drive_predict(sim, p, j);
     if (p->kind == EDS__POP_COND)
@@ -329,6 +332,8 @@ static int add_exact(eds_sim *sim, int kind, const eds_curr_params *params, uint
     p->tau_refrac = params->tau_refrac;
     if (kind == EDS__POP_DELTA && m.v_inf > params->v_thresh)
         EDS_CHECK(eds__xd_init(p, sim->now));
+    if (kind == EDS__POP_CURR && !(p->late_fire = calloc(n ? n : 1, 1)))
+        return EDS_NOMEM;
     return alloc_event_driven(sim, p, params->v_rest);
 }
 
@@ -638,6 +643,13 @@ static int on_fire(eds_sim *sim, const eds__event *e)
     uint32_t j = e->id - p->first;
     if (p->xd)
         eds__xd_fired(p, j);
+    if (p->late_fire && p->late_fire[j]) {
+        /* keyed before the crossing by a skipped prediction (input_event_driven): predict now */
+        EDS_CHECK(ev_advance(p, j, e->t - p->t_last[j], &p->v[j], &p->s1[j], &p->s2[j],
+                             &sim->stats));
+        p->t_last[j] = e->t;
+        return predict(sim, p, j);
+    }
     decay_synapses(p, j, e->t);
     p->v[j] = p->v_reset;
     sim->stats.n_spikes++;
@@ -749,6 +761,15 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
         if (p->kind == EDS__POP_COND && sim->nqueue.pos[p->first + j] == EDS__NOT_QUEUED &&
             eds__cond_stays_silent(p->lut, p->v[j], w))
             return EDS_OK;
+        /* an IF_curr_exp current w <= 0 lowers v at every later time (its kernel is positive),
+         * so it can only delay the crossing: nothing pending stays so, a RECHECK stays a bound,
+         * a FIRE becomes one (settled by on_fire); no prediction */
+        if (p->late_fire && w <= 0.0) {
+            uint32_t i = sim->nqueue.pos[p->first + j];
+            if (i != EDS__NOT_QUEUED && (sim->nqueue.heap[i].key >> 56) == EDS_EV_FIRE)
+                p->late_fire[j] = 1;
+            return EDS_OK;
+        }
     } else {
         p->s1[j] += w;
     }
