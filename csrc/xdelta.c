@@ -61,9 +61,16 @@ static void tree_update(eds__xd *xd, uint32_t b)
 static void block_scan(eds__xd *xd, uint32_t b)
 {
     uint32_t lo = b * XD_BLOCK, hi = lo + XD_BLOCK < xd->n ? lo + XD_BLOCK : xd->n, m = XD_NONE;
-    for (uint32_t j = lo; j < hi; j++)
-        if (xd->x[j] < INFINITY && xd_before(xd, j, m))
+    double best = INFINITY; /* (+inf: not queued, never the first) */
+    for (uint32_t j = lo; j < hi; j++) {
+        double x = xd->x[j];
+        if (x < best) {
+            best = x;
             m = j;
+        } else if (x == best && m != XD_NONE && xd->key[j] < xd->key[m]) {
+            m = j;
+        }
+    }
     xd->bmin[b] = m;
 }
 
