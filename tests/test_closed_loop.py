@@ -439,6 +439,53 @@ def test_threshold_change_mid_run_matches_the_closed_form():
     assert pop.model.v_thresh == -62.0 and pop[:1].model.v_thresh == -62.0
 
 
+
+def test_delta_cells_that_start_and_stop_firing_on_their_own_match_the_closed_form():
+    """IF_curr_delta cells whose v_inf crosses the threshold mid-run switch between the core's
+    two representations (v and t_last, or the exponential of the firing time): the spikes and v
+    follow the closed form through both switches, with inputs arriving in between."""
+    tau, theta, v_reset = 20.0, -50.0, -60.0
+    net = edsim.Network()
+    pop = net.population(3, edsim.IF_curr_delta(tau_m=tau, v_rest=-55.0, v_thresh=theta,
+                                                v_reset=v_reset, tau_refrac=2.0), name="pop")
+    src = net.source(edsim.SpikeTimes([30.5]), name="src")
+    net.connect(src, pop, edsim.AllToAll(), weight=1.0, delay=1.0)  # +1 mV at 31.5 ms
+    pop.initialize(v=np.array([-60.0, -58.0, -56.0]))
+    rec = net.record(pop)
+    net.run_until(10.0)
+    v0 = np.array([-60.0, -58.0, -56.0])
+    v10 = -55.0 + (v0 + 55.0) * math.exp(-10.0 / tau)
+    np.testing.assert_allclose(pop.state()["v"], v10, atol=1e-12)
+    assert len(rec.spikes) == 0
+    pop.set(v_rest=-45.0)  # now above threshold: each cell fires on its own
+    net.run_until(31.0)
+    first = 10.0 + tau * np.log((-45.0 - v10) / (-45.0 - theta))
+    period = 2.0 + tau * math.log((-45.0 - v_reset) / (-45.0 - theta))
+    want = sorted((t, i) for i in range(3) for t in first[i] + period * np.arange(3)
+                  if t < 31.0)
+    got = rec.spikes
+    assert len(got) == len(want) >= 3
+    np.testing.assert_allclose(got.t, [t for t, _ in want], atol=1e-9)
+    assert got.i.tolist() == [i for _, i in want]
+    pop.set(v_rest=-55.0)  # below threshold again: only the input at 31.5 ms can matter
+    net.run_until(100.0)
+    assert len(rec.spikes) == len(want)
+
+    def v_at(t, i):  # closed form: released at v_reset after the last spike, +1 mV at 31.5
+        t_s = max(ts for ts, j in want if j == i)
+        free = t_s + 2.0
+        v = -45.0 + (v_reset + 45.0) * math.exp(-(min(31.0, t) - free) / tau) if free < 31.0 \
+            else v_reset
+        start = max(31.0, free)
+        for t_in, w in ((31.5, 1.0), (t, 0.0)):
+            if t_in >= start:
+                v = -55.0 + (v - -55.0) * math.exp(-(t_in - start) / tau) + w
+                start = t_in
+        return v
+
+    np.testing.assert_allclose(pop.state()["v"], [v_at(100.0, i) for i in range(3)], atol=1e-9)
+
+
 def test_refractory_neurons_are_held_at_the_new_v_reset():
     net = edsim.Network()
     pop = net.population(1, edsim.IF_curr_exp(i_offset=2.0, tau_refrac=5.0), name="pop")
