@@ -256,8 +256,10 @@ class IF_curr_delta(Model):
         cm dv/dt = (cm / tau_m) (v_rest - v) + i_offset;   an input of weight w (mV) adds w to v
 
     Inputs arriving during the refractory period are lost (as NEST's ``iaf_psc_delta`` by
-    default). Exact: ``v`` relaxes exponentially, the firing time is a logarithm. This is the
-    model of Brette et al. (2007) benchmark 4.
+    default); inputs arriving at the same instant act as one jump, their sum, before the
+    threshold decides (as NEST's ``iaf_psc_delta_ps`` and Brian2). Exact: ``v`` relaxes
+    exponentially, the firing time is a logarithm. This is the model of Brette et al. (2007)
+    benchmark 4.
 
     Parameters
     ----------
