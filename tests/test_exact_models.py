@@ -170,7 +170,15 @@ def decimal_delta_network(cell, n, v0, synapses, inputs, duration):
                 fire(j, t)
             else:
                 pending[j] = fire_time(j)
-        return spikes
+        v_end = []  # v at `duration`: held at v_reset while refractory, else relaxed
+        for j in range(n):
+            if free_at[j] >= end:
+                v_end.append(float(v_reset))
+                continue
+            start = max(t_last[j], free_at[j])
+            vj = v[j] if t_last[j] >= free_at[j] else v_reset
+            v_end.append(float(v_inf + (vj - v_inf) * (-(end - start) / tau).exp()))
+        return spikes, np.array(v_end)
 
 
 @pytest.mark.parametrize("tau_m", [20.0, 2.5])
@@ -205,7 +213,7 @@ def test_curr_delta_network_that_fires_on_its_own_matches_decimal_arithmetic(tau
 
     inputs = [(t + dd, j, ww) for i, j, ww, dd in zip(src_pre, src_post, src_w, src_d)
               for t in src_t[i]]
-    want = decimal_delta_network(cell, n, v0, zip(pre, post, w, d), inputs, duration)
+    want, v_end = decimal_delta_network(cell, n, v0, zip(pre, post, w, d), inputs, duration)
     want_t = np.array([t for t, _ in want])
     want_i = np.array([j for _, j in want])
     got = rec.spikes
@@ -214,6 +222,7 @@ def test_curr_delta_network_that_fires_on_its_own_matches_decimal_arithmetic(tau
     assert np.array_equal(got.i, want_i[order])
     assert np.max(np.abs(got.t - want_t[order])) < 1e-9
     net._sim.check_queue()  # raises if a heap or the first-cell entries are inconsistent
+    np.testing.assert_allclose(pop.state()["v"], v_end, atol=1e-9)  # read from X in the core
 
 
 
