@@ -80,7 +80,16 @@ static double lif_cond_rk4(const double *p, double v, double ge, double gi, doub
     return v + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4);
 }
 
-static void lif_cond_step(const double *p, double *x, double h, int *spiked, double *offset)
+/* v over h from (v, s1, s2) without input, and dv/dt: the part of a model below that differs */
+typedef double (*lif_propagator)(const double *p, double v, double s1, double s2, double h);
+typedef double (*lif_slope)(const double *p, double v, double s1, double s2);
+
+/* One step of an integrate-and-fire model whose two synaptic variables decay exponentially
+ * (IF_cond_exp, IF_curr_exp; their parameters at the LC_ places): v held at v_reset while
+ * refractory, then the model's propagator over the rest of the step; a crossing at its end is
+ * located by the cubic Hermite and the rest of the step integrated again from the reset. */
+static inline void lif_syn_step(const double *p, double *x, double h, int *spiked,
+                                double *offset, lif_propagator propagate, lif_slope slope)
 {
     double v = x[0], ge = x[1], gi = x[2], refr = x[3];
     double t = 0.0; /* time within the step already integrated */
@@ -94,11 +103,11 @@ static void lif_cond_step(const double *p, double *x, double h, int *spiked, dou
     }
     if (t < h) {
         double rest = h - t;
-        double v1 = lif_cond_rk4(p, v, ge, gi, rest);
+        double v1 = propagate(p, v, ge, gi, rest);
         double ge1 = ge * exp(-rest / p[LC_TAU_E]), gi1 = gi * exp(-rest / p[LC_TAU_I]);
         if (v1 >= p[LC_V_THRESH] && !*spiked) {
-            double s = hermite_root(v - p[LC_V_THRESH], rest * lif_cond_f(p, v, ge, gi),
-                                    v1 - p[LC_V_THRESH], rest * lif_cond_f(p, v1, ge1, gi1));
+            double s = hermite_root(v - p[LC_V_THRESH], rest * slope(p, v, ge, gi),
+                                    v1 - p[LC_V_THRESH], rest * slope(p, v1, ge1, gi1));
             double ts = t + s * rest;
             *spiked = 1;
             *offset = ts;
@@ -109,7 +118,7 @@ static void lif_cond_step(const double *p, double *x, double h, int *spiked, dou
             x[2] = gi;
             x[3] = p[LC_TAU_REFRAC];
             /* the remainder of the step, from the reset */
-            lif_cond_step(p, x, h - ts, spiked, offset);
+            lif_syn_step(p, x, h - ts, spiked, offset, propagate, slope);
             return;
         }
         v = v1;
@@ -120,6 +129,11 @@ static void lif_cond_step(const double *p, double *x, double h, int *spiked, dou
     x[1] = ge;
     x[2] = gi;
     x[3] = refr;
+}
+
+static void lif_cond_step(const double *p, double *x, double h, int *spiked, double *offset)
+{
+    lif_syn_step(p, x, h, spiked, offset, lif_cond_rk4, lif_cond_f);
 }
 
 static void lif_cond_input(const double *p, double *x, int receptor, double w, double late)
@@ -188,53 +202,26 @@ static inline double lif_curr_f(const double *p, double v, double ie, double ii)
     return (lif_curr_v_inf(p) - v) / p[LI_TAU_M] + (ie + ii) / p[LI_CM];
 }
 
-static void lif_curr_step(const double *p, double *x, double h, int *spiked, double *offset)
+/* the exact v over h */
+static double lif_curr_v(const double *p, double v, double ie, double ii, double h)
 {
-    double v = x[0], ie = x[1], ii = x[2], refr = x[3];
-    double t = 0.0; /* time within the step already integrated */
-    if (refr > 0.0) {
-        double held = fmin(refr, h);
-        ie *= exp(-held / p[LI_TAU_E]);
-        ii *= exp(-held / p[LI_TAU_I]);
-        v = p[LI_V_RESET];
-        refr -= held;
-        t = held;
-    }
-    if (t < h) {
-        double rest = h - t, v_inf = lif_curr_v_inf(p);
-        double v1 = v_inf + (v - v_inf) * exp(-rest / p[LI_TAU_M]) +
-                    (ie * curr_kernel(rest, p[LI_TAU_M], p[LI_TAU_E]) +
-                     ii * curr_kernel(rest, p[LI_TAU_M], p[LI_TAU_I])) / p[LI_CM];
-        double ie1 = ie * exp(-rest / p[LI_TAU_E]), ii1 = ii * exp(-rest / p[LI_TAU_I]);
-        if ((v >= p[LI_V_THRESH] || v1 >= p[LI_V_THRESH]) && !*spiked) {
-            double s = v >= p[LI_V_THRESH]
-                           ? 0.0
-                           : hermite_root(v - p[LI_V_THRESH], rest * lif_curr_f(p, v, ie, ii),
-                                          v1 - p[LI_V_THRESH], rest * lif_curr_f(p, v1, ie1, ii1));
-            double ts = t + s * rest;
-            *spiked = 1;
-            *offset = ts;
-            x[0] = p[LI_V_RESET];
-            x[1] = ie * exp(-(ts - t) / p[LI_TAU_E]);
-            x[2] = ii * exp(-(ts - t) / p[LI_TAU_I]);
-            x[3] = p[LI_TAU_REFRAC];
-            lif_curr_step(p, x, h - ts, spiked, offset); /* the rest of the step, from the reset */
-            return;
-        }
-        v = v1;
-        ie = ie1;
-        ii = ii1;
-    }
-    x[0] = v;
-    x[1] = ie;
-    x[2] = ii;
-    x[3] = refr;
+    double v_inf = lif_curr_v_inf(p);
+    return v_inf + (v - v_inf) * exp(-h / p[LI_TAU_M]) +
+           (ie * curr_kernel(h, p[LI_TAU_M], p[LI_TAU_E]) +
+            ii * curr_kernel(h, p[LI_TAU_M], p[LI_TAU_I])) / p[LI_CM];
 }
 
-/* inputs and projection as lif_cond's: the same state layout, tau_syn_E and tau_syn_I at the same
- * places in the parameters */
-_Static_assert((int)LI_TAU_E == (int)LC_TAU_E && (int)LI_TAU_I == (int)LC_TAU_I,
-               "lif_curr reuses lif_cond_input");
+/* the step, inputs and projection are lif_cond's: the same state layout, and the parameters the
+ * step reads at the same places */
+_Static_assert((int)LI_V_THRESH == (int)LC_V_THRESH && (int)LI_V_RESET == (int)LC_V_RESET &&
+                   (int)LI_TAU_REFRAC == (int)LC_TAU_REFRAC && (int)LI_TAU_E == (int)LC_TAU_E &&
+                   (int)LI_TAU_I == (int)LC_TAU_I,
+               "lif_curr shares lif_cond's step and input");
+
+static void lif_curr_step(const double *p, double *x, double h, int *spiked, double *offset)
+{
+    lif_syn_step(p, x, h, spiked, offset, lif_curr_v, lif_curr_f);
+}
 
 static const eds__clock_ops lif_curr = {"IF_curr_exp (clock-driven)", LI_N_PARAMS, 4,
                                         lif_curr_check, lif_curr_init, lif_curr_step,
