@@ -95,10 +95,9 @@ double eds__exact_v(const eds__exact *m, double v0, double ie0, double ii0, doub
     if (t == 0.0)
         return v0;
     if (m->separated) {
-        /* the form the search uses: three (inline) exps, no division */
-        double be = ie0 * m->c_e, bi = ii0 * m->c_i, a = (v0 - m->v_inf) - be - bi;
-        return m->v_inf + a * eds__exp(-m->r_m * t) + be * eds__exp(-m->r_e * t) +
-               bi * eds__exp(-m->r_i * t);
+        double out[3]; /* the form the search uses: three (inline) exps, no division */
+        eds__exact_advance(m, v0, ie0, ii0, t, out);
+        return out[0];
     }
     if (m->delta)
         return eds__delta_decay(m, v0, t);

@@ -398,9 +398,7 @@ class Sim:
 
     def drain_samples(self, sampler: int, n_ids: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Samples pending in ``sampler``: (t, values[rows, n_ids, 3]), or None if none."""
-        rows = self._u64
-        check(lib.eds_sim_samples_pending(self.h, sampler, rows), "reading samples")
-        n = int(rows[0])
+        n = self.samples_pending(sampler)
         if n == 0:
             return None
         buf = self._smp_bufs.get(sampler)
