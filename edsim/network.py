@@ -758,7 +758,8 @@ class Network:
         sequence of ``run_until`` calls gives the spikes of one run to the last ``t``. Spikes
         staged by :meth:`inject` are handed to the core first. One call into the core for steps up
         to ``RUN_SLICE_MS``, then the recorded spikes are drained (recorders take theirs when read;
-        sampled state stays in the core until read or the next ``run``); no progress line and no table-range warning (``stats()["n_fallback"]`` counts those).
+        sampled state leaves the core in batches of ``SAMPLE_BATCH`` rows, or when read); no
+        progress line and no table-range warning (``stats()["n_fallback"]`` counts those).
 
         Parameters
         ----------
@@ -823,26 +824,30 @@ class Network:
         end = self._log_base + len(self._spike_log)
         if rec._log_pos == end:
             return
-        lo, hi, contiguous = rec._id_range()
-        for t, ids in self._spike_log[rec._log_pos - self._log_base:]:
-            if contiguous:  # one subtraction (wrapping below lo) and one comparison
-                local = ids - np.uint32(lo)
-                sel = local < rec.size
-                if sel.any():
-                    rec._add_spikes(t[sel], local[sel].astype(np.int64))
-                continue
-            sel = (ids >= lo) & (ids <= hi)
-            if not sel.any():
-                continue
-            gids = ids[sel]
-            pos = np.searchsorted(rec.ids, gids) if np.all(np.diff(rec.ids) > 0) else None
-            if pos is None:
-                order = np.argsort(rec.ids)
-                pos = order[np.searchsorted(rec.ids[order], gids)]
-            pos = np.minimum(pos, rec.size - 1)
-            hit = rec.ids[pos] == gids
-            rec._add_spikes(t[sel][hit], pos[hit])
+        chunks = self._spike_log[rec._log_pos - self._log_base:]
         rec._log_pos = end
+        if len(chunks) == 1:  # a closed-loop step's
+            t, ids = chunks[0]
+        else:  # one filter for everything a late reader has not taken
+            t = np.concatenate([c[0] for c in chunks])
+            ids = np.concatenate([c[1] for c in chunks])
+        lo, hi, contiguous = rec._id_range()
+        if contiguous:  # one subtraction (wrapping below lo) and one comparison
+            local = ids - np.uint32(lo)
+            sel = local < rec.size
+            if sel.any():
+                rec._add_spikes(t[sel], local[sel].astype(np.int64))
+        else:
+            sel = (ids >= lo) & (ids <= hi)
+            if sel.any():
+                gids = ids[sel]
+                pos = np.searchsorted(rec.ids, gids) if np.all(np.diff(rec.ids) > 0) else None
+                if pos is None:
+                    order = np.argsort(rec.ids)
+                    pos = order[np.searchsorted(rec.ids[order], gids)]
+                pos = np.minimum(pos, rec.size - 1)
+                hit = rec.ids[pos] == gids
+                rec._add_spikes(t[sel][hit], pos[hit])
         # chunks every spike recorder has taken are dropped
         done = min((r._log_pos for r in self._recorders if r._spikes_on), default=end)
         if done > self._log_base:

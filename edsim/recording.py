@@ -4,7 +4,8 @@ The C core appends spikes to one buffer; the network drains it after every run i
 chunks shared by its recorders, and a recorder takes its own spikes from the chunks it has not seen
 when it is read. A closed-loop step therefore costs one drain plus the work of the recorders it
 reads (:meth:`Recorder.new_spikes` copies just the spikes since its last read), however many others
-record. Sampled state likewise stays in the core until read or until the next ``run``.
+record. Sampled state leaves the core in batches during closed-loop steps, and at every read and
+``run``.
 """
 
 from __future__ import annotations
