@@ -48,14 +48,19 @@ static inline int xd_before(const eds__xd *xd, uint32_t a, uint32_t b)
     return xd->x[a] < xd->x[b] || (xd->x[a] == xd->x[b] && xd->key[a] < xd->key[b]);
 }
 
+/* The tree's invariant: an inner node holds the earlier of its children's cells. */
+static inline void tree_node(eds__xd *xd, uint32_t i)
+{
+    uint32_t l = xd->tree[2 * i], r = xd->tree[2 * i + 1];
+    xd->tree[i] = xd_before(xd, r, l) ? r : l;
+}
+
 static void tree_update(eds__xd *xd, uint32_t b)
 {
     uint32_t i = xd->leaves + b;
     xd->tree[i] = xd->bmin[b];
-    for (i >>= 1; i >= 1; i >>= 1) {
-        uint32_t l = xd->tree[2 * i], r = xd->tree[2 * i + 1];
-        xd->tree[i] = xd_before(xd, r, l) ? r : l;
-    }
+    for (i >>= 1; i >= 1; i >>= 1)
+        tree_node(xd, i);
 }
 
 static void block_scan(eds__xd *xd, uint32_t b)
@@ -80,10 +85,8 @@ static void rebuild(eds__xd *xd)
         block_scan(xd, b);
     for (uint32_t i = 0; i < xd->leaves; i++)
         xd->tree[xd->leaves + i] = i < xd->nb ? xd->bmin[i] : XD_NONE;
-    for (uint32_t i = xd->leaves; i-- > 1;) {
-        uint32_t l = xd->tree[2 * i], r = xd->tree[2 * i + 1];
-        xd->tree[i] = xd_before(xd, r, l) ? r : l;
-    }
+    for (uint32_t i = xd->leaves; i-- > 1;)
+        tree_node(xd, i);
 }
 
 /* Cell j's key becomes (x, key); x = +inf takes it out. */
