@@ -420,7 +420,8 @@ static inline int eds__delta_jump(eds__pop *p, uint32_t j, double t, double w)
 int eds__xd_init(eds__pop *p, double now); /* epoch at now */
 void eds__xd_free(eds__pop *p);
 int eds__xd_predict(eds_sim *sim, eds__pop *p, uint32_t j);  /* from v[j] at t_last[j] == now */
-int eds__xd_input(eds_sim *sim, eds__pop *p, uint32_t j, double t, double w);
+/* synapses [*s, hi) of a delivery at t while their target is in p; *s becomes the next one */
+int eds__xd_deliver(eds_sim *sim, eds__pop *p, double t, uint64_t *s, uint64_t hi);
 void eds__xd_fired(eds__pop *p, uint32_t j);     /* j's entry was popped: out of the heap */
 int eds__xd_sync(eds_sim *sim, eds__pop *p);
 double eds__xd_v(const eds__pop *p, uint32_t j, double t); /* v of a cell not refractory */

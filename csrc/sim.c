@@ -731,8 +731,6 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
         }
         return EDS_OK;
     }
-    if (p->xd)
-        return eds__xd_input(sim, p, j, t, w);
     if (p->kind == EDS__POP_DELTA) {
         /* the hot path of voltage-jump networks (benchmark 4, Brunel): ev_advance, the jump and
          * predict inlined, in the same arithmetic bit for bit */
@@ -798,8 +796,14 @@ static int on_deliver(eds_sim *sim, const eds__event *e)
         int inhibitory = (int)(sim->syn_target[s] >> EDS__RECEPTOR_SHIFT);
         double w = sim->syn_weight[s];
         /* targets are sorted by id within a group: consecutive ones share a population */
-        if (!p || target - p->first >= p->n)
+        if (!p || target - p->first >= p->n) {
             p = &sim->pops[sim->pop_of[target]];
+            if (p->xd) { /* its whole run of targets in one loop */
+                EDS_CHECK(eds__xd_deliver(sim, p, t, &s, hi));
+                s--;
+                continue;
+            }
+        }
         uint32_t j = target - p->first;
         if (p->kind == EDS__POP_CLOCK) {
             EDS_CHECK(buffer_input(p, j, t, inhibitory, w));

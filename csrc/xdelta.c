@@ -63,17 +63,62 @@ static void tree_update(eds__xd *xd, uint32_t b)
         tree_node(xd, i);
 }
 
+/* Cell j, now first of block b, only became earlier: it climbs the path while it wins (a node it
+ * loses at holds an earlier cell, and so do the nodes above). */
+static void tree_improve(eds__xd *xd, uint32_t b, uint32_t j)
+{
+    uint32_t i = xd->leaves + b;
+    xd->tree[i] = j;
+    for (i >>= 1; i >= 1; i >>= 1) {
+        uint32_t w = xd->tree[i];
+        if (w != j && !xd_before(xd, j, w))
+            return;
+        xd->tree[i] = j;
+    }
+}
+
+/* Pairs of X at a time (GCC vector extensions: one SSE2 register, or NEON's). */
+typedef double xd_v2 __attribute__((vector_size(16)));
+typedef int64_t xd_m2 __attribute__((vector_size(16)));
+
+static inline xd_v2 xd_load2(const double *x)
+{
+    xd_v2 v;
+    memcpy(&v, x, sizeof v);
+    return v;
+}
+
+static inline xd_v2 xd_min2(xd_v2 a, xd_v2 b) /* (no NaN in X) */
+{
+    xd_m2 lt = a < b;
+    return (xd_v2)(((xd_m2)a & lt) | ((xd_m2)b & ~lt));
+}
+
+/* The block's first cell: the least X, then among equal X the least key. X is padded with +inf to
+ * whole blocks, so every block has XD_BLOCK lanes. */
 static void block_scan(eds__xd *xd, uint32_t b)
 {
-    uint32_t lo = b * XD_BLOCK, hi = lo + XD_BLOCK < xd->n ? lo + XD_BLOCK : xd->n, m = XD_NONE;
-    double best = INFINITY; /* (+inf: not queued, never the first) */
-    for (uint32_t j = lo; j < hi; j++) {
-        double x = xd->x[j];
-        if (x < best) {
-            best = x;
-            m = j;
-        } else if (x == best && m != XD_NONE && xd->key[j] < xd->key[m]) {
-            m = j;
+    const double *x = xd->x + (size_t)b * XD_BLOCK;
+    xd_v2 m0 = xd_load2(x), m1 = xd_load2(x + 2), m2 = xd_load2(x + 4), m3 = xd_load2(x + 6);
+    for (uint32_t k = 8; k < XD_BLOCK; k += 8) {
+        m0 = xd_min2(m0, xd_load2(x + k));
+        m1 = xd_min2(m1, xd_load2(x + k + 2));
+        m2 = xd_min2(m2, xd_load2(x + k + 4));
+        m3 = xd_min2(m3, xd_load2(x + k + 6));
+    }
+    m0 = xd_min2(xd_min2(m0, m1), xd_min2(m2, m3));
+    const double best = m0[0] < m0[1] ? m0[0] : m0[1];
+    uint32_t m = XD_NONE;
+    if (best < INFINITY) { /* (+inf: not queued, never the first) */
+        const xd_v2 bv = {best, best};
+        for (uint32_t k = 0; k < XD_BLOCK; k += 8) { /* 8 lanes per test, then one by one */
+            xd_m2 eq = (xd_load2(x + k) == bv) | (xd_load2(x + k + 2) == bv) |
+                       (xd_load2(x + k + 4) == bv) | (xd_load2(x + k + 6) == bv);
+            if (!(eq[0] | eq[1]))
+                continue;
+            for (uint32_t j = b * XD_BLOCK + k; j < b * XD_BLOCK + k + 8; j++)
+                if (xd->x[j] == best && (m == XD_NONE || xd->key[j] < xd->key[m]))
+                    m = j;
         }
     }
     xd->bmin[b] = m;
@@ -89,26 +134,38 @@ static void rebuild(eds__xd *xd)
         tree_node(xd, i);
 }
 
+/* Cell j's key becomes (x, key), `earlier` telling whether it is before the old one; x = +inf
+ * takes it out. The blocks and the tree follow; the count of cells in is the caller's. `fresh`:
+ * key is newer than every other and x < +inf, so (x, key) is before another's iff x is less. */
+static inline void xd_order(eds__xd *xd, uint32_t j, double x, uint64_t key, int earlier,
+                            int fresh)
+{
+    uint32_t b = j / XD_BLOCK, m = xd->bmin[b];
+    xd->x[j] = x;
+    xd->key[j] = key;
+    if (m == j) {
+        if (earlier) {
+            tree_improve(xd, b, j);
+        } else {
+            block_scan(xd, b);
+            tree_update(xd, b);
+        }
+    } else if (fresh ? x < xd->x[m] : x < INFINITY && xd_before(xd, j, m)) {
+        xd->bmin[b] = j; /* (m != XD_NONE when fresh: j was in block b) */
+        tree_improve(xd, b, j);
+    }
+}
+
 /* Cell j's key becomes (x, key); x = +inf takes it out. */
 static inline void xd_set(eds__xd *xd, uint32_t j, double x, uint64_t key)
 {
-    uint32_t b = j / XD_BLOCK, m = xd->bmin[b];
     int earlier = x < xd->x[j] || (x == xd->x[j] && key < xd->key[j]);
     if ((x < INFINITY) != (xd->x[j] < INFINITY)) {
         xd->size += x < INFINITY ? 1 : -1;
         if (xd->size > xd->max_size)
             xd->max_size = xd->size;
     }
-    xd->x[j] = x;
-    xd->key[j] = key;
-    if (m == j) {
-        if (!earlier)
-            block_scan(xd, b);
-        tree_update(xd, b);
-    } else if (x < INFINITY && xd_before(xd, j, m)) {
-        xd->bmin[b] = j;
-        tree_update(xd, b);
-    }
+    xd_order(xd, j, x, key, earlier, 0);
 }
 
 static inline uint32_t xd_first(const eds__xd *xd)
@@ -127,9 +184,10 @@ int eds__xd_init(eds__pop *p, double now)
     xd->leaves = 1;
     while (xd->leaves < xd->nb)
         xd->leaves *= 2;
-    xd->x = malloc(n * sizeof(double));
-    xd->x_jump = calloc(n, sizeof(double));
-    xd->key = calloc(n, sizeof(uint64_t));
+    size_t padded = (size_t)xd->nb * XD_BLOCK;
+    xd->x = malloc(padded * sizeof(double));
+    xd->x_jump = calloc(padded, sizeof(double));
+    xd->key = calloc(padded, sizeof(uint64_t));
     xd->bmin = malloc(xd->nb * sizeof(uint32_t));
     xd->tree = malloc(2 * (size_t)xd->leaves * sizeof(uint32_t));
     p->xd = xd;
@@ -137,7 +195,7 @@ int eds__xd_init(eds__pop *p, double now)
         eds__xd_free(p);
         return EDS_NOMEM;
     }
-    for (uint32_t j = 0; j < n; j++)
+    for (size_t j = 0; j < padded; j++)
         xd->x[j] = INFINITY;
     rebuild(xd);
     xd->tree[0] = XD_NONE;
@@ -233,20 +291,16 @@ static inline int next_key(eds_sim *sim, uint64_t *key)
     return EDS_OK;
 }
 
-/* Cell j's X becomes x (at the cached G's time) with a new key: ordered by -inf if at threshold. */
-static inline int requeue(eds_sim *sim, eds__pop *p, uint32_t j, double x)
+/* Cell j's new X at the cached G's time, -inf (x kept in x_jump) if it is at threshold. */
+static inline int at_threshold(eds__xd *xd, uint32_t j, double *x)
 {
-    eds__xd *xd = p->xd;
-    if (!isfinite(x))
+    if (!isfinite(*x))
         return EDS_INVALID;
-    if (x <= xd->g) {
-        xd->x_jump[j] = x;
-        x = -INFINITY;
+    if (*x <= xd->g) {
+        xd->x_jump[j] = *x;
+        *x = -INFINITY;
     }
-    uint64_t key;
-    EDS_CHECK(next_key(sim, &key));
-    xd_set(xd, j, x, key);
-    return sync_first(sim, p);
+    return EDS_OK;
 }
 
 int eds__xd_predict(eds_sim *sim, eds__pop *p, uint32_t j)
@@ -255,19 +309,54 @@ int eds__xd_predict(eds_sim *sim, eds__pop *p, uint32_t j)
     xd_g(p, p->t_last[j]);
     if (xd->rep != j) /* a REFRAC_END still pending (a state set during refractoriness) */
         eds__nqueue_remove(&sim->nqueue, p->first + j);
-    return requeue(sim, p, j, (p->exact.v_inf - p->v[j]) / xd->c * xd->g);
+    double x = (p->exact.v_inf - p->v[j]) / xd->c * xd->g;
+    uint64_t key;
+    EDS_CHECK(at_threshold(xd, j, &x));
+    EDS_CHECK(next_key(sim, &key));
+    xd_set(xd, j, x, key);
+    return sync_first(sim, p);
 }
 
-int eds__xd_input(eds_sim *sim, eds__pop *p, uint32_t j, double t, double w)
+/* A delivery's synapses [*s, hi) at t while their targets are in p (they are sorted by id). A
+ * refractory cell (X = +inf: the REFRAC_END of t ran before any delivery at t, by rank) loses the
+ * jump, t_last set as decay_synapses does; the others take it in synapse order, one key each.
+ * The first cell is synced once at the end: no event runs in between and its entry depends only
+ * on the final (X, key)s. (No fused drive here: it needs v_inf <= v_thresh.) */
+int eds__xd_deliver(eds_sim *sim, eds__pop *p, double t, uint64_t *s, uint64_t hi)
 {
     eds__xd *xd = p->xd;
     xd_g(p, t);
-    double x = xd->x[j];
-    if (!(x < INFINITY))
-        return EDS_STATE; /* every cell that is not refractory is queued */
-    if (x == -INFINITY)
-        x = xd->x_jump[j]; /* at threshold by an earlier input of this instant */
-    return requeue(sim, p, j, x - w * xd->gw);
+    const uint32_t *target = sim->syn_target;
+    const float *weight = sim->syn_weight;
+    const uint32_t first = p->first, n = p->n;
+    const double gw = xd->gw;
+    uint64_t k = *s, seq = sim->queue.seq;
+    if (hi - k > ((uint64_t)1 << 56) - seq)
+        return EDS_OVERFLOW; /* keys for the whole delivery, checked once */
+    int rc = EDS_OK;
+    for (; k < hi; k++) {
+        uint32_t j = (target[k] & EDS__TARGET_MASK) - first;
+        if (j >= n)
+            break;
+        const double x0 = xd->x[j];
+        if (x0 == INFINITY) {
+            if (t < p->refr_until[j]) {
+                p->t_last[j] = t;
+                continue;
+            }
+            rc = EDS_STATE; /* every cell that is not refractory is queued */
+            break;
+        }
+        /* -inf: at threshold by an earlier input of this instant */
+        double x = (x0 == -INFINITY ? xd->x_jump[j] : x0) - weight[k] * gw;
+        rc = at_threshold(xd, j, &x);
+        if (rc != EDS_OK)
+            break;
+        xd_order(xd, j, x, seq++, x < x0, 1); /* in before and after: the count stays */
+    }
+    sim->queue.seq = seq;
+    *s = k;
+    return rc != EDS_OK ? rc : sync_first(sim, p);
 }
 
 void eds__xd_fired(eds__pop *p, uint32_t j)
