@@ -239,6 +239,12 @@ typedef struct {
     double tau1, tau2, v_reset, tau_refrac;
     double *v, *s1, *s2, *t_last, *refr_until;
     uint32_t *gen;                      /* firing-prediction generation; sources: emit gen */
+    /* REFRAC_ENDs in (t, key) order, as fires come in time order with one tau_refrac. Its head
+     * is valid and sits in its neuron's own slot of the neuron queue (the slot a refractory
+     * neuron does not use); the others wait here, and are dropped when they reach the head if
+     * their neuron left refractoriness meanwhile (a state set). A REFRAC_END that would go
+     * before the tail (tau_refrac made shorter) takes its neuron's slot directly instead. */
+    eds__fifo refrac;
     eds__xd *xd;                        /* DELTA with v_inf > v_thresh (xdelta.c), else NULL */
     /* CURR: 1 while the pending FIRE is a lower bound of the crossing, not the crossing (an
      * inhibitory input, which can only delay it, skipped the prediction); on_fire settles it */

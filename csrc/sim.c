@@ -7,7 +7,8 @@
  *   - every event in the queue has t >= now; the loop pops in (t, rank, seq) order only;
  *   - an event-driven neuron's state (v, s1, s2) is exact at t_last; v is clamped at v_reset
  *     while t < refr_until; its one pending event of its own (FIRE, REFRAC_END or RECHECK)
- *     sits in the neuron queue and is re-keyed in place by each new prediction, so none is stale;
+ *     sits in the neuron queue and is re-keyed in place by each new prediction, so none is stale
+ *     (a REFRAC_END may wait in its population's line until the line's head, see refrac_advance);
  *   - a time-driven neuron's state is at the start of its population's step under way; the
  *     inputs of that step wait in a buffer until the STEP event at its end;
  *   - after a failed call that mutates the simulation, every later call returns EDS_STATE.
@@ -57,6 +58,7 @@ static void pop_free(eds__pop *p)
     free(p->refr_until);
     free(p->gen);
     free(p->late_fire);
+    free(p->refrac.ev);
     eds__xd_free(p);
     if (p->times)
         for (uint32_t j = 0; j < p->n; j++)
@@ -103,6 +105,13 @@ int eds_sim_stats(const eds_sim *sim, eds_stats *out)
     for (uint32_t f = 0; f < sim->n_fifos; f++) /* deliveries waiting behind their line's head */
         out->heap_size += sim->fifos[f].count ? sim->fifos[f].count - 1 : 0;
     out->heap_max = sim->queue.max_size + sim->nqueue.max_size; /* sum of the maxima */
+    for (uint32_t k = 0; k < sim->n_pops; k++) { /* REFRAC_ENDs waiting behind their line's head */
+        const eds__pop *p = &sim->pops[k];
+        for (uint64_t i = 1; i < p->refrac.count; i++) {
+            const eds__event *e = &p->refrac.ev[(p->refrac.head + i) % p->refrac.cap];
+            out->heap_size += p->refr_until[e->id - p->first] == e->t; /* (not ended early) */
+        }
+    }
     for (uint32_t k = 0; k < sim->n_pops; k++)
         if (sim->pops[k].xd) { /* the cells waiting behind their population's first */
             const eds__xd *xd = sim->pops[k].xd;
@@ -112,23 +121,37 @@ int eds_sim_stats(const eds_sim *sim, eds_stats *out)
     return EDS_OK;
 }
 
+static int line_ordered(const eds__fifo *line)
+{
+    for (uint64_t k = 1; k < line->count; k++) {
+        const eds__event *a = &line->ev[(line->head + k - 1) % line->cap];
+        const eds__event *b = &line->ev[(line->head + k) % line->cap];
+        if (b->t < a->t || (b->t == a->t && b->key < a->key))
+            return EDS_STATE;
+    }
+    return EDS_OK;
+}
+
 int eds_sim_check_queue(const eds_sim *sim)
 {
     if (!sim)
         return EDS_NULLPTR;
     EDS_CHECK(eds__queue_check(&sim->queue));
-    for (uint32_t f = 0; f < sim->n_fifos; f++) {
-        const eds__fifo *line = &sim->fifos[f];
-        for (uint64_t k = 1; k < line->count; k++) {
-            const eds__event *a = &line->ev[(line->head + k - 1) % line->cap];
-            const eds__event *b = &line->ev[(line->head + k) % line->cap];
-            if (b->t < a->t || (b->t == a->t && b->key < a->key))
+    for (uint32_t f = 0; f < sim->n_fifos; f++)
+        EDS_CHECK(line_ordered(&sim->fifos[f]));
+    for (uint32_t k = 0; k < sim->n_pops; k++) {
+        const eds__pop *p = &sim->pops[k];
+        EDS_CHECK(line_ordered(&p->refrac));
+        if (p->refrac.count) { /* the head: valid, in its neuron's slot with its own key */
+            const eds__event *h = eds__fifo_head(&p->refrac);
+            uint32_t i = sim->nqueue.pos[h->id];
+            if (p->refr_until[h->id - p->first] != h->t || i == EDS__NOT_QUEUED ||
+                sim->nqueue.heap[i].key != h->key || sim->nqueue.heap[i].t != h->t)
                 return EDS_STATE;
         }
+        if (p->xd)
+            EDS_CHECK(eds__xd_check(sim, p));
     }
-    for (uint32_t k = 0; k < sim->n_pops; k++)
-        if (sim->pops[k].xd)
-            EDS_CHECK(eds__xd_check(sim, &sim->pops[k]));
     return eds__nqueue_check(&sim->nqueue);
 }
 
@@ -213,6 +236,45 @@ static int neuron_schedule(eds_sim *sim, uint32_t id, double t, int kind)
     if (sim->queue.seq >= ((uint64_t)1 << 56))
         return EDS_OVERFLOW;
     eds__nqueue_set(&sim->nqueue, id, t, ((uint64_t)kind << 56) | sim->queue.seq++);
+    return EDS_OK;
+}
+
+/* Drops the refractory periods that ended early (a state set) from the head of p's REFRAC_END
+ * line and gives the first still valid one its neuron's slot, with the key it was made with. */
+static void refrac_advance(eds_sim *sim, eds__pop *p)
+{
+    eds__fifo *line = &p->refrac;
+    while (line->count) {
+        const eds__event *h = eds__fifo_head(line);
+        uint32_t i = sim->nqueue.pos[h->id];
+        if (p->refr_until[h->id - p->first] == h->t) {
+            if (i == EDS__NOT_QUEUED) {
+                eds__nqueue_set(&sim->nqueue, h->id, h->t, h->key);
+                return;
+            }
+            if (sim->nqueue.heap[i].key == h->key)
+                return; /* in its slot already */
+        }
+        eds__fifo_pop(line);
+    }
+}
+
+/* Neuron j's REFRAC_END at refr_until[j]: on its population's line, or in its slot directly. */
+static int refrac_schedule(eds_sim *sim, eds__pop *p, uint32_t j)
+{
+    eds__fifo *line = &p->refrac;
+    double t = p->refr_until[j];
+    if (line->count && t < eds__fifo_tail(line)->t)
+        return neuron_schedule(sim, p->first + j, t, EDS_EV_REFRAC_END);
+    if (!(t >= sim->now))
+        return EDS_CAUSALITY;
+    if (sim->queue.seq >= ((uint64_t)1 << 56))
+        return EDS_OVERFLOW;
+    eds__event e = {t, ((uint64_t)EDS_EV_REFRAC_END << 56) | sim->queue.seq++, p->first + j, 0,
+                    0.0};
+    EDS_CHECK(eds__fifo_push(line, &e));
+    if (line->count == 1)
+        eds__nqueue_set(&sim->nqueue, e.id, t, e.key);
     return EDS_OK;
 }
 
@@ -541,6 +603,7 @@ int eds_sim_set_state(eds_sim *sim, uint32_t first, uint32_t n, const double *v,
             sim->failed = 1;
             return rc;
         }
+        refrac_advance(sim, p); /* j may have been the REFRAC_END line's head */
     }
     return EDS_OK;
 }
@@ -656,7 +719,7 @@ static int on_fire(eds_sim *sim, const eds__event *e)
     EDS_CHECK(send_spike(sim, e->id, e->t));
     if (p->tau_refrac > 0.0) {
         p->refr_until[j] = e->t + p->tau_refrac;
-        EDS_CHECK(neuron_schedule(sim, e->id, p->refr_until[j], EDS_EV_REFRAC_END));
+        EDS_CHECK(refrac_schedule(sim, p, j));
         return p->xd ? eds__xd_sync(sim, p) : EDS_OK;
     }
     return predict(sim, p, j);
@@ -666,6 +729,10 @@ static int on_refrac_end(eds_sim *sim, const eds__event *e)
 {
     eds__pop *p = &sim->pops[sim->pop_of[e->id]];
     uint32_t j = e->id - p->first;
+    if (p->refrac.count && eds__fifo_head(&p->refrac)->key == e->key) {
+        eds__fifo_pop(&p->refrac); /* the line's head: the next valid one takes its slot */
+        refrac_advance(sim, p);
+    }
     EDS_CHECK(eds__drive_catch_up(sim, p, j, e->t)); /* drops the refractory period's arrivals */
     decay_synapses(p, j, e->t);
     p->v[j] = p->v_reset;

@@ -23,8 +23,7 @@
  * place); one that makes it later costs nothing unless it was the block's first (then the block
  * is scanned). No heap sifts, no positions to maintain.
  *
- * Refractory cells are not in it (X = +inf; their REFRAC_END is in the neuron queue, as for every
- * other cell); v[j] and t_last[j] are maintained only around firing and resets, X is the state
+ * Refractory cells are not in it (X = +inf; their REFRAC_END is handled as for every other cell); v[j] and t_last[j] are maintained only around firing and resets, X is the state
  * otherwise. The epoch moves to the current time when t - t0 exceeds XD_EPOCH tau_m (X stays
  * below e^{XD_EPOCH + ...}, far from overflow): every X is scaled by one factor and the blocks
  * and tree recomputed, at event times only, so any split of a run into steps gives the same

@@ -17,6 +17,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import edsim
+from edsim._engine import Sim
 
 CURR = dict(cm=0.25, tau_m=10.0, v_rest=-65.0, v_thresh=-55.0, v_reset=-70.0, tau_refrac=2.0,
             tau_syn_E=3.0, tau_syn_I=6.0, i_offset=0.3)
@@ -112,6 +113,48 @@ def test_curr_delta_free_running_period_is_textbook():
     t = rec.spikes.t
     assert np.allclose(t[0], 20.0 * math.log(11.0), atol=1e-12)
     assert np.allclose(np.diff(t), period, atol=1e-9)
+
+
+def test_tonic_cells_refractory_periods_across_parameter_and_state_changes():
+    """Tonic IF_curr_delta cells, uncoupled, against their closed form: a period's end is fixed
+    when the cell fires (with the tau_refrac of that time), so a shorter tau_refrac makes later
+    periods end before earlier ones; a state set ends a period at once."""
+    cell = dict(cm=1.0, tau_m=20.0, v_rest=-49.0, v_thresh=-50.0, v_reset=-60.0, tau_refrac=5.0,
+                i_offset=0.0)
+    v0 = [-50.2, -50.3, -50.5, -50.608, -52.0, -55.0]  # first fires 3.6, 5.2, 8.1, 9.5, 22, 36
+    t_change, t_set, v_set, cell_set, duration = 9.0, 11.0, -50.1, 2, 300.0
+    sim = Sim(0)
+    first = sim.add_exact("curr_delta", cell, len(v0))
+    sim.record_spikes(first, len(v0))
+    zeros = np.zeros(len(v0))
+    sim.set_state(first, np.array(v0), zeros, zeros)
+    sim.run(t_change)
+    sim.check_queue()
+    sim.set_curr_params(first, dict(cell, tau_refrac=1.0))
+    sim.run(t_set)
+    sim.check_queue()
+    sim.set_state(first + cell_set, [v_set], [0.0], [0.0])   # refractory until 13.1 until now
+    sim.run(duration)
+    sim.check_queue()
+    t, ids = sim.drain_spikes()
+
+    def to_threshold(v):
+        return 20.0 * math.log((-49.0 - v) / 1.0)
+
+    expected = []
+    for i, v in enumerate(v0):
+        t_fire = to_threshold(v)
+        while t_fire < duration:
+            if i == cell_set and t_fire < t_set < t_fire + (5.0 if t_fire < t_change else 1.0):
+                expected.append((t_fire, i))
+                t_fire = t_set + to_threshold(v_set)
+                continue
+            expected.append((t_fire, i))
+            t_fire += (5.0 if t_fire < t_change else 1.0) + to_threshold(-60.0)
+    expected.sort()
+    order = np.lexsort((ids, t))
+    assert [int(i) - first for i in ids[order]] == [i for _, i in expected]
+    assert np.max(np.abs(t[order] - [t for t, _ in expected])) < 1e-9
 
 
 def decimal_delta_network(cell, n, v0, synapses, inputs, duration):

@@ -391,6 +391,45 @@ def test_refractory_end_before_delivery(lut):
     assert c_stale == r_stale
 
 
+def test_state_set_during_refractoriness_ends_it_wherever_its_release_waits(lut):
+    """Refractory periods end in the order their neurons fired, so their REFRAC_ENDs wait in a
+    line whose head alone is in the neuron queue: setting the state of the head's neuron, of
+    one behind it, or of the last, ends that period at once and the others keep theirs."""
+    for who in ([0], [2], [3], [0, 1], [1, 3]):
+        results = []
+        for engine in ("C", "reference"):
+            sim = Sim(2) if engine == "C" else ReferenceSim(2)
+            n = sim.add_cond_exp(lut, 4, MODEL) if engine != "C" else sim.add_cond_exp(lut, 4)
+            s = sim.add_spike_source(1)
+            # a kick at 17.5: it fires every neuron released by then (a period ended too early
+            # shows), and is only a conductance for one still refractory
+            sim.add_synapses([s] * 4, [n + k for k in range(4)], np.float32([0.3] * 4),
+                             [0.5] * 4, [0] * 4)
+            sim.add_spike_times(s, [17.0])
+            sim.record_spikes(0, 4)
+            for k in range(4):  # fire at 10, 11, 12, 13: refractory until 15, 16, 17, 18
+                sim.run(10.0 + k)
+                sim.set_state(n + k, [-45.0], [0.3], [0.0])
+            sim.run(14.0)
+            for k in who:       # released now, and firing again at once: refractory to 19
+                sim.set_state(n + k, [-45.0], [0.0], [0.0])
+            states = []
+            for until in (15.0, 16.5, 18.0, 40.0):
+                sim.run(until)
+                states.append(np.stack(sim.get_state(n, 4)))
+                stats = sim.stats() if engine == "C" else sim.core_stats()
+                pending = stats["heap_size"] if engine == "C" else sim.pending_valid_events()
+                states.append(np.array([stats[k] for k in CORE_STATS] + [pending], float))
+                if engine == "C":
+                    sim.check_queue()
+            results.append((sim.drain_spikes(), states))
+        (c_spikes, c_states), (r_spikes, r_states) = results
+        assert_same_spikes(c_spikes, r_spikes)
+        assert len(c_spikes[0]) > 4 + len(who), who   # each released neuron fired again
+        for a, b in zip(c_states, r_states):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg=str(who))
+
+
 def test_same_time_inputs_add_in_documented_order(lut):
     """Conductance additions at one time follow the core's queue order, which shows in the last
     bit: a spike's next delay is enqueued when its previous delay is delivered (so S1's input,
