@@ -261,7 +261,8 @@ def markdown(r: dict) -> str:
         ("network", f"{r['title']}, {o['synapses']} synapses, {o['rate_hz']:.1f} Hz, "
          f"{o['input_spikes']} sensor spikes injected"),
         (f"paced at {p.speed:g}x: RTF", f"{p.realtime_factor:.3g}"),
-        ("paced: deadlines missed", f"{p.deadlines_missed} of {p.slots}"),
+        ("paced: deadlines missed", f"{p.deadlines_missed} of {p.slots}"
+         + (f" ({p.overran} overran their slot)" if p.deadlines_missed else "")),
         ("paced: lag p50 / p95 / p99 / max (ms)",
          " / ".join(f"{p.lag_ms[k]:.3f}" for k in ("p50", "p95", "p99", "max"))),
         ("paced: shed", "nothing" if not p.shed_anything else

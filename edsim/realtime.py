@@ -121,6 +121,9 @@ class LoopSummary:
     time. ``lag_ms`` is None when unpaced (``speed`` None). ``shed`` maps each level (1, 2, 3) to
     ``{"name", "slots" (slots spent at that level or above), "dropped", "unit"}``.
     ``lag_per_slot_ms`` and ``step_per_slot_ms`` hold every slot's lag and step time (ms).
+    ``overran`` counts the missed deadlines whose slot itself (simulation, controller and
+    recording) took longer than the slot's wall time: the work was too much. The others started
+    late (the loop woke up late, or was still behind from an earlier slot).
     """
 
     slots: int
@@ -140,6 +143,7 @@ class LoopSummary:
     lag_per_slot_ms: np.ndarray | None = field(default=None, repr=False, compare=False)
     step_per_slot_ms: np.ndarray | None = field(default=None, repr=False, compare=False)
     scheduling: str = "normal scheduling"   # or the real-time priority the loop ran at
+    overran: int | None = None
 
     @property
     def realtime_factor(self) -> float:
@@ -161,8 +165,8 @@ class LoopSummary:
             "slots": self.slots, "slot_ms": self.slot_ms, "speed": self.speed,
             "sim_ms": self.sim_ms, "wall_s": self.wall_s,
             "realtime_factor": self.realtime_factor,
-            "deadlines_missed": self.deadlines_missed, "lag_ms": self.lag_ms,
-            "step_ms": self.step_ms,
+            "deadlines_missed": self.deadlines_missed, "overran": self.overran,
+            "lag_ms": self.lag_ms, "step_ms": self.step_ms,
             "shed": {str(k): v for k, v in self.shed.items()},
             "level_changes": [list(c) for c in self.level_changes],
             "kept_up": self.kept_up,
@@ -182,7 +186,11 @@ class LoopSummary:
         if self.scheduling != "normal scheduling":
             lines.append(f"  scheduling        {self.scheduling}")
         if self.lag_ms is not None:
-            lines.append(f"  deadlines missed  {self.deadlines_missed} of {self.slots}")
+            why = ""
+            if self.deadlines_missed:
+                why = (f" ({self.overran} overran their slot, {self.deadlines_missed - self.overran}"
+                       f" started late: woken late or behind from an earlier slot)")
+            lines.append(f"  deadlines missed  {self.deadlines_missed} of {self.slots}{why}")
             lines.append(f"  lag (ms)          {pct(self.lag_ms)}   (wall, negative = early)")
         if self.kept_up:
             lines.append("  kept up, shed nothing")
@@ -529,7 +537,9 @@ class RealTimeRunner:
                 recover_after=self.recover_after, recover_lag_ms=self.recover_lag,
                 scheduling=self.priority_note if paced else "normal scheduling",
                 lag_per_slot_ms=lag_s * 1e3 if paced else None,
-                step_per_slot_ms=steps[:done] * 1e3)
+                step_per_slot_ms=steps[:done] * 1e3,
+                overran=int(np.sum((lag_s > 0) & (steps[:done] > self.slot * wall_per_ms)))
+                if paced else None)
 
     def _sleep_until(self, deadline: float) -> None:
         remaining = deadline - self._clock() - self.busy_wait

@@ -665,6 +665,10 @@ def test_a_late_slot_the_loop_absorbs_sheds_nothing():
     summary = runner.run(50.0, hiccup)
     assert summary.deadlines_missed > 0 and not summary.shed_anything
     assert "shed nothing" in summary.report()
+    # slot 9 (ending at t = 10) overran: 4 ms late; the next ones start late and catch up by
+    # 0.7 ms each: late by 3.3, 2.6, 1.9, 1.2, 0.5 ms, then early
+    assert summary.overran == 1 and summary.deadlines_missed == 6
+    assert "1 overran their slot, 5 started late" in summary.report()
 
 
 def test_runner_errors():
