@@ -30,6 +30,9 @@
  * bits. */
 
 #include <math.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 
@@ -87,10 +90,14 @@ static inline xd_v2 xd_load2(const double *x)
     return v;
 }
 
-static inline xd_v2 xd_min2(xd_v2 a, xd_v2 b) /* (no NaN in X) */
+static inline xd_v2 xd_min2(xd_v2 a, xd_v2 b) /* a < b ? a : b per lane (no NaN in X) */
 {
+#ifdef __SSE2__
+    return (xd_v2)_mm_min_pd((__m128d)a, (__m128d)b); /* (minpd: that very definition) */
+#else
     xd_m2 lt = a < b;
     return (xd_v2)(((xd_m2)a & lt) | ((xd_m2)b & ~lt));
+#endif
 }
 
 /* The block's first cell: the least X, then among equal X the least key. X is padded with +inf to
@@ -338,16 +345,19 @@ int eds__xd_deliver(eds_sim *sim, eds__pop *p, double t, uint64_t *s, uint64_t h
         if (j >= n)
             break;
         const double x0 = xd->x[j];
-        if (x0 == INFINITY) {
-            if (t < p->refr_until[j]) {
+        double xb = x0;
+        if (!(fabs(x0) < INFINITY)) {
+            if (x0 == -INFINITY) {
+                xb = xd->x_jump[j]; /* at threshold by an earlier input of this instant */
+            } else if (t < p->refr_until[j]) {
                 p->t_last[j] = t;
                 continue;
+            } else {
+                rc = EDS_STATE; /* every cell that is not refractory is queued */
+                break;
             }
-            rc = EDS_STATE; /* every cell that is not refractory is queued */
-            break;
         }
-        /* -inf: at threshold by an earlier input of this instant */
-        double x = (x0 == -INFINITY ? xd->x_jump[j] : x0) - weight[k] * gw;
+        double x = xb - weight[k] * gw;
         rc = at_threshold(xd, j, &x);
         if (rc != EDS_OK)
             break;
