@@ -298,11 +298,11 @@ static inline int next_key(eds_sim *sim, uint64_t *key)
 }
 
 /* Cell j's new X at the cached G's time, -inf (x kept in x_jump) if it is at threshold. */
-static inline int at_threshold(eds__xd *xd, uint32_t j, double *x)
+static inline int at_threshold(eds__xd *xd, uint32_t j, double *x, double g)
 {
     if (!isfinite(*x))
         return EDS_INVALID;
-    if (*x <= xd->g) {
+    if (*x <= g) {
         xd->x_jump[j] = *x;
         *x = -INFINITY;
     }
@@ -317,7 +317,7 @@ int eds__xd_predict(eds_sim *sim, eds__pop *p, uint32_t j)
         eds__nqueue_remove(&sim->nqueue, p->first + j);
     double x = (p->exact.v_inf - p->v[j]) / xd->c * xd->g;
     uint64_t key;
-    EDS_CHECK(at_threshold(xd, j, &x));
+    EDS_CHECK(at_threshold(xd, j, &x, xd->g));
     EDS_CHECK(next_key(sim, &key));
     xd_set(xd, j, x, key);
     return sync_first(sim, p);
@@ -335,7 +335,7 @@ int eds__xd_deliver(eds_sim *sim, eds__pop *p, double t, uint64_t *s, uint64_t h
     const uint32_t *target = sim->syn_target;
     const float *weight = sim->syn_weight;
     const uint32_t first = p->first, n = p->n;
-    const double gw = xd->gw;
+    const double g = xd->g, gw = xd->gw; /* (locals: the stores to X may alias xd's doubles) */
     uint64_t k = *s, seq = sim->queue.seq;
     if (hi - k > ((uint64_t)1 << 56) - seq)
         return EDS_OVERFLOW; /* keys for the whole delivery, checked once */
@@ -358,7 +358,7 @@ int eds__xd_deliver(eds_sim *sim, eds__pop *p, double t, uint64_t *s, uint64_t h
             }
         }
         double x = xb - weight[k] * gw;
-        rc = at_threshold(xd, j, &x);
+        rc = at_threshold(xd, j, &x, g);
         if (rc != EDS_OK)
             break;
         xd_order(xd, j, x, seq++, x < x0, 1); /* in before and after: the count stays */
