@@ -154,7 +154,7 @@ static void lif_cond_project(const double *p, const double *x, double out[3])
 
 static const eds__clock_ops lif_cond = {"IF_cond_exp (clock-driven)", LC_N_PARAMS, 4,
                                         lif_cond_check, lif_cond_init, lif_cond_step,
-                                        lif_cond_input, lif_cond_project};
+                                        lif_cond_input, lif_cond_project, NULL};
 
 /* ---- IF_curr_exp and IF_curr_delta, clock-driven: the event-driven models' equations ----
  * Between inputs both are linear, so a step is their exact propagator (as NEST's grid models
@@ -225,7 +225,7 @@ static void lif_curr_step(const double *p, double *x, double h, int *spiked, dou
 
 static const eds__clock_ops lif_curr = {"IF_curr_exp (clock-driven)", LI_N_PARAMS, 4,
                                         lif_curr_check, lif_curr_init, lif_curr_step,
-                                        lif_cond_input, lif_cond_project};
+                                        lif_cond_input, lif_cond_project, NULL};
 
 static int lif_delta_check(const double *p)
 {
@@ -291,7 +291,7 @@ static void lif_delta_project(const double *p, const double *x, double out[3])
 
 static const eds__clock_ops lif_delta = {"IF_curr_delta (clock-driven)", LD_N_PARAMS, 2,
                                          lif_delta_check, lif_delta_init, lif_delta_step,
-                                         lif_delta_input, lif_delta_project};
+                                         lif_delta_input, lif_delta_project, NULL};
 
 /* ---- shared machinery of the models below ----
  *
@@ -410,6 +410,7 @@ static inline double decay_factor(double x)
  * No reset: a spike is an upward crossing of v_thresh, not reported while refractory. */
 enum { HH_GNA, HH_GK, HH_GL, HH_CM, HH_VT, HH_ENA, HH_EK, HH_EL, HH_EE, HH_EI, HH_TAU_E, HH_TAU_I,
        HH_I_OFFSET, HH_V_THRESH, HH_TAU_REFRAC, HH_N_PARAMS };
+enum { HH_N_STATE = 7 };
 
 static int hh_check(const double *p)
 {
@@ -566,12 +567,19 @@ static inline eds__v2 decay_factor2(eds__v2 x)
     return v2(decay_factor(x[0]), decay_factor(x[1]));
 }
 
-/* One substep of hs ms from (y, gs) with f0 = f(y, gs) given: y and gs advanced in place. */
-static inline void hh_substep(const hh_consts *c, hh_y *y, eds__v2 *gs, hh_y f0, double hs,
-                              int quiet)
+/* The conductances' decay over half a substep of hs ms. */
+static inline eds__v2 hh_half_decay(const hh_consts *c, double hs)
 {
     const double hh = 0.5 * hs;
-    const eds__v2 d = decay_factor2(v2(hh, hh) / c->tau);
+    return decay_factor2(v2(hh, hh) / c->tau);
+}
+
+/* One substep of hs ms from (y, gs) with f0 = f(y, gs) and d = hh_half_decay(c, hs) given: y and
+ * gs advanced in place. */
+static inline void hh_substep(const hh_consts *c, hh_y *y, eds__v2 *gs, hh_y f0, double hs,
+                              eds__v2 d, int quiet)
+{
+    const double hh = 0.5 * hs;
     const eds__v2 g_h = *gs * d, g_1 = g_h * d;
     hh_y k2 = hh_f(c, hh_axpy(*y, hh, f0), g_h, NULL);
     if (quiet) { /* Kutta: y + hs (k1 + 4 k2 + k3) / 6, k3 at y + hs (2 k2 - k1) */
@@ -614,7 +622,7 @@ static void hh_step(const double *p, double *x, double h, int *spiked, double *o
             hs = rest / k;
         }
         const double v0 = y.vn[0];
-        hh_substep(&c, &y, &gs, f0, hs, dv * hs <= HH_QUIET);
+        hh_substep(&c, &y, &gs, f0, hs, hh_half_decay(&c, hs), dv * hs <= HH_QUIET);
         double refr1 = refr > hs ? refr - hs : 0.0;
         if (v0 < theta && y.vn[0] >= theta && !*spiked) {
             const hh_y f1 = hh_f(&c, y, gs, NULL);
@@ -634,6 +642,51 @@ static void hh_step(const double *p, double *x, double h, int *spiked, double *o
     x[3] = y.vn[1];
     memcpy(x + 4, &gs, sizeof gs);
     x[6] = refr;
+}
+
+/* hh_step over a whole step of h ms for neurons whose step is one quiet substep without a
+ * crossing (most neurons between spikes, see hh_step): the same operations on the same values, so
+ * the same results, with the constants of the step (c, the decay d) computed once for all. Returns
+ * 0 with x untouched for any other neuron (or NaN in its state). */
+static inline int hh_quiet_step(const hh_consts *c, eds__v2 d, double theta, double h, double *x)
+{
+    hh_y y = {eds__v2_load(x + 1), v2(x[0], x[3])};
+    eds__v2 gs = eds__v2_load(x + 4);
+    double fastest;
+    const hh_y f0 = hh_f(c, y, gs, &fastest);
+    /* hh_step's h_max = HH_STIFF / fastest >= h (the margin covers the rounding of both sides);
+     * the quiet bound dv h <= HH_QUIET keeps HH_DV / dv above h */
+    if (!(fastest * h <= HH_STIFF * (1.0 - 0x1p-50) && fabs(f0.vn[0]) * h <= HH_QUIET))
+        return 0;
+    const double v0 = y.vn[0];
+    hh_substep(c, &y, &gs, f0, h, d, 1);
+    if (v0 < theta && y.vn[0] >= theta)
+        return 0;
+    x[0] = y.vn[0];
+    x[1] = y.mh[0];
+    x[2] = y.mh[1];
+    x[3] = y.vn[1];
+    memcpy(x + 4, &gs, sizeof gs);
+    x[6] = x[6] > h ? x[6] - h : 0.0;
+    return 1;
+}
+
+/* Steps n consecutive neurons by h ms each, in order, until one fires: returns how many were
+ * stepped (with *spiked = 1 if the last one fired). */
+static uint32_t hh_step_run(const double *p, double *x, uint32_t n, double h, int *spiked,
+                            double *offset)
+{
+    hh_consts c;
+    hh_consts_of(p, &c);
+    const eds__v2 d = hh_half_decay(&c, h);
+    for (uint32_t j = 0; j < n; j++, x += HH_N_STATE) {
+        if (hh_quiet_step(&c, d, p[HH_V_THRESH], h, x))
+            continue;
+        hh_step(p, x, h, spiked, offset);
+        if (*spiked)
+            return j + 1;
+    }
+    return n;
 }
 
 static void cond_input(double *ge, double *gi, double tau_e, double tau_i, int receptor, double w,
@@ -660,8 +713,8 @@ static void hh_project(const double *p, const double *x, double out[3])
     out[2] = x[5];
 }
 
-static const eds__clock_ops hh_cond = {"HH_cond_exp", HH_N_PARAMS, 7, hh_check, hh_init, hh_step,
-                                       hh_input, hh_project};
+static const eds__clock_ops hh_cond = {"HH_cond_exp", HH_N_PARAMS, HH_N_STATE, hh_check, hh_init,
+                                       hh_step, hh_input, hh_project, hh_step_run};
 
 /* ---- Izhikevich (2003) ----
  * params: a (1/ms), b (1/ms), c (mV), d (mV/ms), i_offset (nA; I = 1000 i_offset mV/ms, PyNN)
@@ -741,7 +794,7 @@ static void izh_project(const double *p, const double *x, double out[3])
 }
 
 static const eds__clock_ops izhikevich = {"Izhikevich", IZ_N_PARAMS, 2, izh_check, izh_init,
-                                          izh_step, izh_input, izh_project};
+                                          izh_step, izh_input, izh_project, NULL};
 
 /* ---- EIF_cond_exp_isfa_ista: adaptive exponential integrate-and-fire (Brette & Gerstner) ----
  * params: cm (nF), tau_refrac (ms), v_spike, v_reset, v_rest (mV), tau_m (ms), i_offset (nA),
@@ -849,7 +902,7 @@ static void adex_project(const double *p, const double *x, double out[3])
 }
 
 static const eds__clock_ops adex_cond = {"EIF_cond_exp_isfa_ista", AD_N_PARAMS, 5, adex_check,
-                                         adex_init, adex_step, adex_input, adex_project};
+                                         adex_init, adex_step, adex_input, adex_project, NULL};
 
 /* ---- models without reset: a spike is an upward crossing of a threshold ----
  * The state ends with a flag "above threshold", so that one excursion is reported once, also when
@@ -933,7 +986,7 @@ static void fhn_project(const double *p, const double *x, double out[3])
 }
 
 static const eds__clock_ops fhn = {"FitzHughNagumo", FN_N_PARAMS, 3, fhn_check, fhn_init, fhn_step,
-                                   fhn_input, fhn_project};
+                                   fhn_input, fhn_project, NULL};
 
 /* ---- Hindmarsh-Rose (dimensionless, time in ms) ----
  * params: a, b, c, d, r (1/ms), s, x_R, I, x_thresh
@@ -985,7 +1038,7 @@ static void hr_project(const double *p, const double *x, double out[3])
 }
 
 static const eds__clock_ops hindmarsh_rose = {"HindmarshRose", HR_N_PARAMS, 4, hr_check, hr_init,
-                                              hr_step, hr_input, hr_project};
+                                              hr_step, hr_input, hr_project, NULL};
 
 /* ---- registry ---- */
 
