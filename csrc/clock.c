@@ -486,6 +486,10 @@ static void hh_init(const double *p, double *x)
     x[4] = x[5] = x[6] = 0.0;
 }
 
+/* The right-hand side and the substep inline into each caller: the compiler's own judgement,
+ * with the two callers of hh_step_with, keeps them out of line (a quarter more instructions) */
+#define HH_INLINE static inline __attribute__((always_inline))
+
 /* The constants of hh_f, gathered once per step (loads the compiler need not repeat). */
 typedef struct {
     double vt, g_na, g_k, g_l, e_na, e_k, e_e, e_i, i_l, inv_cm; /* i_l = g_l e_l + i_offset */
@@ -514,7 +518,7 @@ static inline eds__v2 v2(double a, double b)
 /* dy/dt of (v, m, h, n) at conductances gs = (ge, gi). With `fastest`, also the fastest rate of
  * the system there (1/ms): the largest gate relaxation rate alpha + beta, or the membrane's total
  * conductance / cm. */
-static inline hh_y hh_f(const hh_consts *c, hh_y y, eds__v2 gs, double *fastest)
+HH_INLINE hh_y hh_f(const hh_consts *c, hh_y y, eds__v2 gs, double *fastest)
 {
     double v = y.vn[0], n = y.vn[1], m = y.mh[0], h = y.mh[1], ge = gs[0], gi = gs[1];
     eds__v2 r[3]; /* (alpha_m, alpha_h), (k_m, k_h), (alpha_n, k_n); k = alpha + beta */
@@ -576,7 +580,7 @@ static inline eds__v2 hh_half_decay(const hh_consts *c, double hs)
 
 /* One substep of hs ms from (y, gs) with f0 = f(y, gs) and d = hh_half_decay(c, hs) given: y and
  * gs advanced in place. */
-static inline void hh_substep(const hh_consts *c, hh_y *y, eds__v2 *gs, hh_y f0, double hs,
+HH_INLINE void hh_substep(const hh_consts *c, hh_y *y, eds__v2 *gs, hh_y f0, double hs,
                               eds__v2 d, int quiet)
 {
     const double hh = 0.5 * hs;
@@ -598,19 +602,49 @@ static inline void hh_substep(const hh_consts *c, hh_y *y, eds__v2 *gs, hh_y f0,
     *gs = g_1;
 }
 
-/* One step of h ms: substeps as above, the spike time by the cubic Hermite of the substep that
- * crossed v_thresh. A step of 0.1 ms between spikes is one substep. */
-static void hh_step(const double *p, double *x, double h, int *spiked, double *offset)
+/* hh_step's start: one quiet substep over the whole step of h ms without a crossing (most steps
+ * between spikes), with c and d = hh_half_decay(c, h) given. Returns 1 with x advanced, or 0 with
+ * x untouched and f0 = f(x) and its fastest rate, for hh_step to go on from. */
+HH_INLINE int hh_quiet_step(const hh_consts *c, eds__v2 d, double theta, double h, double *x,
+                                hh_y *f0, double *fastest)
+{
+    hh_y y = {eds__v2_load(x + 1), v2(x[0], x[3])};
+    eds__v2 gs = eds__v2_load(x + 4);
+    *f0 = hh_f(c, y, gs, fastest);
+    /* hh_step's h_max = HH_STIFF / fastest >= h (the margin covers the rounding of both sides;
+     * fastest > 0 as k_m is); the quiet bound dv h <= HH_QUIET keeps HH_DV / dv above h */
+    if (!(*fastest * h <= HH_STIFF * (1.0 - 0x1p-50) && fabs(f0->vn[0]) * h <= HH_QUIET))
+        return 0;
+    const double v0 = y.vn[0];
+    hh_substep(c, &y, &gs, *f0, h, d, 1);
+    if (v0 < theta && y.vn[0] >= theta)
+        return 0;
+    x[0] = y.vn[0];
+    x[1] = y.mh[0];
+    x[2] = y.mh[1];
+    x[3] = y.vn[1];
+    memcpy(x + 4, &gs, sizeof gs);
+    x[6] = x[6] > h ? x[6] - h : 0.0;
+    return 1;
+}
+
+/* One step of h ms with c and d = hh_half_decay(c, h) given: substeps as above, the spike time by
+ * the cubic Hermite of the substep that crossed v_thresh. A step of 0.1 ms between spikes is one
+ * substep. */
+HH_INLINE void hh_step_with(const double *p, const hh_consts *c, eds__v2 d, double *x,
+                                double h, int *spiked, double *offset)
 {
     const double theta = p[HH_V_THRESH], h_min = h / MAX_SUBSTEPS;
-    hh_consts c;
-    hh_consts_of(p, &c);
+    double fastest;
+    hh_y f0;
+    if (hh_quiet_step(c, d, theta, h, x, &f0, &fastest))
+        return;
     hh_y y = {eds__v2_load(x + 1), v2(x[0], x[3])};
     eds__v2 gs = eds__v2_load(x + 4);
     double refr = x[6], t = 0.0;
-    while (t < h) {
-        double fastest;
-        const hh_y f0 = hh_f(&c, y, gs, &fastest);
+    for (int first = 1; t < h; first = 0) {
+        if (!first)
+            f0 = hh_f(c, y, gs, &fastest);
         double rest = h - t, h_max = HH_STIFF / fastest, dv = fabs(f0.vn[0]);
         if (dv * h_max > HH_DV)
             h_max = HH_DV / dv;
@@ -622,10 +656,10 @@ static void hh_step(const double *p, double *x, double h, int *spiked, double *o
             hs = rest / k;
         }
         const double v0 = y.vn[0];
-        hh_substep(&c, &y, &gs, f0, hs, hh_half_decay(&c, hs), dv * hs <= HH_QUIET);
+        hh_substep(c, &y, &gs, f0, hs, hs == h ? d : hh_half_decay(c, hs), dv * hs <= HH_QUIET);
         double refr1 = refr > hs ? refr - hs : 0.0;
         if (v0 < theta && y.vn[0] >= theta && !*spiked) {
-            const hh_y f1 = hh_f(&c, y, gs, NULL);
+            const hh_y f1 = hh_f(c, y, gs, NULL);
             double ts = crossing_offset(v0, f0.vn[0], y.vn[0], f1.vn[0], theta, hs);
             if (refr <= ts) { /* refractoriness over by the crossing */
                 *spiked = 1;
@@ -644,35 +678,15 @@ static void hh_step(const double *p, double *x, double h, int *spiked, double *o
     x[6] = refr;
 }
 
-/* hh_step over a whole step of h ms for neurons whose step is one quiet substep without a
- * crossing (most neurons between spikes, see hh_step): the same operations on the same values, so
- * the same results, with the constants of the step (c, the decay d) computed once for all. Returns
- * 0 with x untouched for any other neuron (or NaN in its state). */
-static inline int hh_quiet_step(const hh_consts *c, eds__v2 d, double theta, double h, double *x)
+static void hh_step(const double *p, double *x, double h, int *spiked, double *offset)
 {
-    hh_y y = {eds__v2_load(x + 1), v2(x[0], x[3])};
-    eds__v2 gs = eds__v2_load(x + 4);
-    double fastest;
-    const hh_y f0 = hh_f(c, y, gs, &fastest);
-    /* hh_step's h_max = HH_STIFF / fastest >= h (the margin covers the rounding of both sides);
-     * the quiet bound dv h <= HH_QUIET keeps HH_DV / dv above h */
-    if (!(fastest * h <= HH_STIFF * (1.0 - 0x1p-50) && fabs(f0.vn[0]) * h <= HH_QUIET))
-        return 0;
-    const double v0 = y.vn[0];
-    hh_substep(c, &y, &gs, f0, h, d, 1);
-    if (v0 < theta && y.vn[0] >= theta)
-        return 0;
-    x[0] = y.vn[0];
-    x[1] = y.mh[0];
-    x[2] = y.mh[1];
-    x[3] = y.vn[1];
-    memcpy(x + 4, &gs, sizeof gs);
-    x[6] = x[6] > h ? x[6] - h : 0.0;
-    return 1;
+    hh_consts c;
+    hh_consts_of(p, &c);
+    hh_step_with(p, &c, hh_half_decay(&c, h), x, h, spiked, offset);
 }
 
 /* Steps n consecutive neurons by h ms each, in order, until one fires: returns how many were
- * stepped (with *spiked = 1 if the last one fired). */
+ * stepped (with *spiked = 1 if the last one fired). The constants of the step are computed once. */
 static uint32_t hh_step_run(const double *p, double *x, uint32_t n, double h, int *spiked,
                             double *offset)
 {
@@ -680,9 +694,7 @@ static uint32_t hh_step_run(const double *p, double *x, uint32_t n, double h, in
     hh_consts_of(p, &c);
     const eds__v2 d = hh_half_decay(&c, h);
     for (uint32_t j = 0; j < n; j++, x += HH_N_STATE) {
-        if (hh_quiet_step(&c, d, p[HH_V_THRESH], h, x))
-            continue;
-        hh_step(p, x, h, spiked, offset);
+        hh_step_with(p, &c, d, x, h, spiked, offset);
         if (*spiked)
             return j + 1;
     }
