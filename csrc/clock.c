@@ -486,8 +486,8 @@ static void hh_init(const double *p, double *x)
     x[4] = x[5] = x[6] = 0.0;
 }
 
-/* The right-hand side and the substep inline into each caller: the compiler's own judgement,
- * with the two callers of hh_step_with, keeps them out of line (a quarter more instructions) */
+/* The right-hand side and the substep inline into each caller: the compiler's own judgement
+ * keeps them out of line (a quarter more instructions) */
 #define HH_INLINE static inline __attribute__((always_inline))
 
 /* The constants of hh_f, gathered once per step (loads the compiler need not repeat). */
@@ -628,17 +628,15 @@ HH_INLINE int hh_quiet_step(const hh_consts *c, eds__v2 d, double theta, double 
     return 1;
 }
 
-/* One step of h ms with c and d = hh_half_decay(c, h) given: substeps as above, the spike time by
- * the cubic Hermite of the substep that crossed v_thresh. A step of 0.1 ms between spikes is one
- * substep. */
-HH_INLINE void hh_step_with(const double *p, const hh_consts *c, eds__v2 d, double *x,
-                                double h, int *spiked, double *offset)
+/* One step of h ms where hh_quiet_step's is not, with c, d = hh_half_decay(c, h), f0 = f(x) and
+ * its fastest rate given: substeps as above, the spike time by the cubic Hermite of the substep
+ * that crossed v_thresh. Out of line: the common case inlines into two callers, this one (three
+ * times its code) once. */
+static __attribute__((noinline)) void hh_step_from(const double *p, const hh_consts *c,
+                                                   eds__v2 d, double *x, double h, hh_y f0,
+                                                   double fastest, int *spiked, double *offset)
 {
     const double theta = p[HH_V_THRESH], h_min = h / MAX_SUBSTEPS;
-    double fastest;
-    hh_y f0;
-    if (hh_quiet_step(c, d, theta, h, x, &f0, &fastest))
-        return;
     hh_y y = {eds__v2_load(x + 1), v2(x[0], x[3])};
     eds__v2 gs = eds__v2_load(x + 4);
     double refr = x[6], t = 0.0;
@@ -676,6 +674,17 @@ HH_INLINE void hh_step_with(const double *p, const hh_consts *c, eds__v2 d, doub
     x[3] = y.vn[1];
     memcpy(x + 4, &gs, sizeof gs);
     x[6] = refr;
+}
+
+/* One step of h ms with c and d = hh_half_decay(c, h) given. A step of 0.1 ms between spikes is
+ * one substep. */
+HH_INLINE void hh_step_with(const double *p, const hh_consts *c, eds__v2 d, double *x,
+                            double h, int *spiked, double *offset)
+{
+    double fastest;
+    hh_y f0;
+    if (!hh_quiet_step(c, d, p[HH_V_THRESH], h, x, &f0, &fastest))
+        hh_step_from(p, c, d, x, h, f0, fastest, spiked, offset);
 }
 
 static void hh_step(const double *p, double *x, double h, int *spiked, double *offset)
