@@ -1,8 +1,9 @@
 /* Time-driven (clock-driven) neuron models, stepped at a fixed dt inside the event loop.
  *
  * What it owns: each model's parameters, state layout, one-step integrator, input rule and
- * spike detection. The run loop (sim.c) calls step once per neuron per STEP event and sends any
- * spike through the same delivery path as event-driven neurons.
+ * spike detection. The run loop (sim.c) calls step once per neuron per STEP event (or, where a
+ * model has it, step_run once per run of neurons without input in the step) and sends any spike
+ * through the same delivery path as event-driven neurons.
  *
  * Conventions every model keeps:
  *   - one step may fire at most once; the spike time is interpolated inside the step (cubic
@@ -581,7 +582,7 @@ static inline eds__v2 hh_half_decay(const hh_consts *c, double hs)
 /* One substep of hs ms from (y, gs) with f0 = f(y, gs) and d = hh_half_decay(c, hs) given: y and
  * gs advanced in place. */
 HH_INLINE void hh_substep(const hh_consts *c, hh_y *y, eds__v2 *gs, hh_y f0, double hs,
-                              eds__v2 d, int quiet)
+                          eds__v2 d, int quiet)
 {
     const double hh = 0.5 * hs;
     const eds__v2 g_h = *gs * d, g_1 = g_h * d;
@@ -604,9 +605,9 @@ HH_INLINE void hh_substep(const hh_consts *c, hh_y *y, eds__v2 *gs, hh_y f0, dou
 
 /* hh_step's start: one quiet substep over the whole step of h ms without a crossing (most steps
  * between spikes), with c and d = hh_half_decay(c, h) given. Returns 1 with x advanced, or 0 with
- * x untouched and f0 = f(x) and its fastest rate, for hh_step to go on from. */
+ * x untouched and f0 = f(x) and its fastest rate, for hh_step_from to go on from. */
 HH_INLINE int hh_quiet_step(const hh_consts *c, eds__v2 d, double theta, double h, double *x,
-                                hh_y *f0, double *fastest)
+                            hh_y *f0, double *fastest)
 {
     hh_y y = {eds__v2_load(x + 1), v2(x[0], x[3])};
     eds__v2 gs = eds__v2_load(x + 4);

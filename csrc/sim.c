@@ -831,6 +831,12 @@ static int buffer_input(eds__pop *p, uint32_t j, double t, int receptor, double 
     return EDS_OK;
 }
 
+static int clock_spike(eds_sim *sim, eds__pop *p, uint32_t j, double t)
+{
+    sim->stats.n_spikes++;
+    return send_spike(sim, p->first + j, t);
+}
+
 /* Integrates neuron j over [from, to), sending a spike if it fires. */
 static int clock_advance(eds_sim *sim, eds__pop *p, uint32_t j, double from, double to)
 {
@@ -839,11 +845,7 @@ static int clock_advance(eds_sim *sim, eds__pop *p, uint32_t j, double from, dou
     int spiked = 0;
     double offset = 0.0;
     p->clock->step(p->params, p->x + (size_t)j * p->clock->n_state, to - from, &spiked, &offset);
-    if (spiked) {
-        sim->stats.n_spikes++;
-        EDS_CHECK(send_spike(sim, p->first + j, from + offset));
-    }
-    return EDS_OK;
+    return spiked ? clock_spike(sim, p, j, from + offset) : EDS_OK;
 }
 
 /* Integrates neurons j .. j + n - 1, none with input, over [from, to), sending their spikes. */
@@ -854,10 +856,8 @@ static int clock_run(eds_sim *sim, eds__pop *p, uint32_t j, uint32_t n, double f
         double offset = 0.0;
         uint32_t done = p->clock->step_run(p->params, p->x + (size_t)j * p->clock->n_state, n,
                                            to - from, &spiked, &offset);
-        if (spiked) {
-            sim->stats.n_spikes++;
-            EDS_CHECK(send_spike(sim, p->first + j + done - 1, from + offset));
-        }
+        if (spiked)
+            EDS_CHECK(clock_spike(sim, p, j + done - 1, from + offset));
         j += done;
         n -= done;
     }
