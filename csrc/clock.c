@@ -1,8 +1,9 @@
 /* Time-driven (clock-driven) neuron models, stepped at a fixed dt inside the event loop.
  *
  * What it owns: each model's parameters, state layout, one-step integrator, input rule and
- * spike detection. The run loop (sim.c) calls step once per neuron per STEP event and sends any
- * spike through the same delivery path as event-driven neurons.
+ * spike detection. The run loop (sim.c) calls step once per neuron per STEP event (or, where a
+ * model has it, step_run once per run of neurons without input in the step) and sends any spike
+ * through the same delivery path as event-driven neurons.
  *
  * Conventions every model keeps:
  *   - one step may fire at most once; the spike time is interpolated inside the step (cubic
@@ -154,7 +155,7 @@ static void lif_cond_project(const double *p, const double *x, double out[3])
 
 static const eds__clock_ops lif_cond = {"IF_cond_exp (clock-driven)", LC_N_PARAMS, 4,
                                         lif_cond_check, lif_cond_init, lif_cond_step,
-                                        lif_cond_input, lif_cond_project};
+                                        lif_cond_input, lif_cond_project, NULL};
 
 /* ---- IF_curr_exp and IF_curr_delta, clock-driven: the event-driven models' equations ----
  * Between inputs both are linear, so a step is their exact propagator (as NEST's grid models
@@ -225,7 +226,7 @@ static void lif_curr_step(const double *p, double *x, double h, int *spiked, dou
 
 static const eds__clock_ops lif_curr = {"IF_curr_exp (clock-driven)", LI_N_PARAMS, 4,
                                         lif_curr_check, lif_curr_init, lif_curr_step,
-                                        lif_cond_input, lif_cond_project};
+                                        lif_cond_input, lif_cond_project, NULL};
 
 static int lif_delta_check(const double *p)
 {
@@ -291,7 +292,7 @@ static void lif_delta_project(const double *p, const double *x, double out[3])
 
 static const eds__clock_ops lif_delta = {"IF_curr_delta (clock-driven)", LD_N_PARAMS, 2,
                                          lif_delta_check, lif_delta_init, lif_delta_step,
-                                         lif_delta_input, lif_delta_project};
+                                         lif_delta_input, lif_delta_project, NULL};
 
 /* ---- shared machinery of the models below ----
  *
@@ -410,6 +411,7 @@ static inline double decay_factor(double x)
  * No reset: a spike is an upward crossing of v_thresh, not reported while refractory. */
 enum { HH_GNA, HH_GK, HH_GL, HH_CM, HH_VT, HH_ENA, HH_EK, HH_EL, HH_EE, HH_EI, HH_TAU_E, HH_TAU_I,
        HH_I_OFFSET, HH_V_THRESH, HH_TAU_REFRAC, HH_N_PARAMS };
+enum { HH_N_STATE = 7 };
 
 static int hh_check(const double *p)
 {
@@ -485,6 +487,10 @@ static void hh_init(const double *p, double *x)
     x[4] = x[5] = x[6] = 0.0;
 }
 
+/* The right-hand side and the substep inline into each caller: the compiler's own judgement
+ * keeps them out of line (a quarter more instructions) */
+#define HH_INLINE static inline __attribute__((always_inline))
+
 /* The constants of hh_f, gathered once per step (loads the compiler need not repeat). */
 typedef struct {
     double vt, g_na, g_k, g_l, e_na, e_k, e_e, e_i, i_l, inv_cm; /* i_l = g_l e_l + i_offset */
@@ -513,7 +519,7 @@ static inline eds__v2 v2(double a, double b)
 /* dy/dt of (v, m, h, n) at conductances gs = (ge, gi). With `fastest`, also the fastest rate of
  * the system there (1/ms): the largest gate relaxation rate alpha + beta, or the membrane's total
  * conductance / cm. */
-static inline hh_y hh_f(const hh_consts *c, hh_y y, eds__v2 gs, double *fastest)
+HH_INLINE hh_y hh_f(const hh_consts *c, hh_y y, eds__v2 gs, double *fastest)
 {
     double v = y.vn[0], n = y.vn[1], m = y.mh[0], h = y.mh[1], ge = gs[0], gi = gs[1];
     eds__v2 r[3]; /* (alpha_m, alpha_h), (k_m, k_h), (alpha_n, k_n); k = alpha + beta */
@@ -566,12 +572,19 @@ static inline eds__v2 decay_factor2(eds__v2 x)
     return v2(decay_factor(x[0]), decay_factor(x[1]));
 }
 
-/* One substep of hs ms from (y, gs) with f0 = f(y, gs) given: y and gs advanced in place. */
-static inline void hh_substep(const hh_consts *c, hh_y *y, eds__v2 *gs, hh_y f0, double hs,
-                              int quiet)
+/* The conductances' decay over half a substep of hs ms. */
+static inline eds__v2 hh_half_decay(const hh_consts *c, double hs)
 {
     const double hh = 0.5 * hs;
-    const eds__v2 d = decay_factor2(v2(hh, hh) / c->tau);
+    return decay_factor2(v2(hh, hh) / c->tau);
+}
+
+/* One substep of hs ms from (y, gs) with f0 = f(y, gs) and d = hh_half_decay(c, hs) given: y and
+ * gs advanced in place. */
+HH_INLINE void hh_substep(const hh_consts *c, hh_y *y, eds__v2 *gs, hh_y f0, double hs,
+                          eds__v2 d, int quiet)
+{
+    const double hh = 0.5 * hs;
     const eds__v2 g_h = *gs * d, g_1 = g_h * d;
     hh_y k2 = hh_f(c, hh_axpy(*y, hh, f0), g_h, NULL);
     if (quiet) { /* Kutta: y + hs (k1 + 4 k2 + k3) / 6, k3 at y + hs (2 k2 - k1) */
@@ -590,19 +603,47 @@ static inline void hh_substep(const hh_consts *c, hh_y *y, eds__v2 *gs, hh_y f0,
     *gs = g_1;
 }
 
-/* One step of h ms: substeps as above, the spike time by the cubic Hermite of the substep that
- * crossed v_thresh. A step of 0.1 ms between spikes is one substep. */
-static void hh_step(const double *p, double *x, double h, int *spiked, double *offset)
+/* hh_step's start: one quiet substep over the whole step of h ms without a crossing (most steps
+ * between spikes), with c and d = hh_half_decay(c, h) given. Returns 1 with x advanced, or 0 with
+ * x untouched and f0 = f(x) and its fastest rate, for hh_step_from to go on from. */
+HH_INLINE int hh_quiet_step(const hh_consts *c, eds__v2 d, double theta, double h, double *x,
+                            hh_y *f0, double *fastest)
+{
+    hh_y y = {eds__v2_load(x + 1), v2(x[0], x[3])};
+    eds__v2 gs = eds__v2_load(x + 4);
+    *f0 = hh_f(c, y, gs, fastest);
+    /* hh_step's h_max = HH_STIFF / fastest >= h (the margin covers the rounding of both sides;
+     * fastest > 0 as k_m is); the quiet bound dv h <= HH_QUIET keeps HH_DV / dv above h */
+    if (!(*fastest * h <= HH_STIFF * (1.0 - 0x1p-50) && fabs(f0->vn[0]) * h <= HH_QUIET))
+        return 0;
+    const double v0 = y.vn[0];
+    hh_substep(c, &y, &gs, *f0, h, d, 1);
+    if (v0 < theta && y.vn[0] >= theta)
+        return 0;
+    x[0] = y.vn[0];
+    x[1] = y.mh[0];
+    x[2] = y.mh[1];
+    x[3] = y.vn[1];
+    memcpy(x + 4, &gs, sizeof gs);
+    x[6] = x[6] > h ? x[6] - h : 0.0;
+    return 1;
+}
+
+/* One step of h ms where hh_quiet_step's is not, with c, d = hh_half_decay(c, h), f0 = f(x) and
+ * its fastest rate given: substeps as above, the spike time by the cubic Hermite of the substep
+ * that crossed v_thresh. Out of line: the common case inlines into two callers, this one (three
+ * times its code) once. */
+static __attribute__((noinline)) void hh_step_from(const double *p, const hh_consts *c,
+                                                   eds__v2 d, double *x, double h, hh_y f0,
+                                                   double fastest, int *spiked, double *offset)
 {
     const double theta = p[HH_V_THRESH], h_min = h / MAX_SUBSTEPS;
-    hh_consts c;
-    hh_consts_of(p, &c);
     hh_y y = {eds__v2_load(x + 1), v2(x[0], x[3])};
     eds__v2 gs = eds__v2_load(x + 4);
     double refr = x[6], t = 0.0;
-    while (t < h) {
-        double fastest;
-        const hh_y f0 = hh_f(&c, y, gs, &fastest);
+    for (int first = 1; t < h; first = 0) {
+        if (!first)
+            f0 = hh_f(c, y, gs, &fastest);
         double rest = h - t, h_max = HH_STIFF / fastest, dv = fabs(f0.vn[0]);
         if (dv * h_max > HH_DV)
             h_max = HH_DV / dv;
@@ -614,10 +655,10 @@ static void hh_step(const double *p, double *x, double h, int *spiked, double *o
             hs = rest / k;
         }
         const double v0 = y.vn[0];
-        hh_substep(&c, &y, &gs, f0, hs, dv * hs <= HH_QUIET);
+        hh_substep(c, &y, &gs, f0, hs, hs == h ? d : hh_half_decay(c, hs), dv * hs <= HH_QUIET);
         double refr1 = refr > hs ? refr - hs : 0.0;
         if (v0 < theta && y.vn[0] >= theta && !*spiked) {
-            const hh_y f1 = hh_f(&c, y, gs, NULL);
+            const hh_y f1 = hh_f(c, y, gs, NULL);
             double ts = crossing_offset(v0, f0.vn[0], y.vn[0], f1.vn[0], theta, hs);
             if (refr <= ts) { /* refractoriness over by the crossing */
                 *spiked = 1;
@@ -634,6 +675,40 @@ static void hh_step(const double *p, double *x, double h, int *spiked, double *o
     x[3] = y.vn[1];
     memcpy(x + 4, &gs, sizeof gs);
     x[6] = refr;
+}
+
+/* One step of h ms with c and d = hh_half_decay(c, h) given. A step of 0.1 ms between spikes is
+ * one substep. */
+HH_INLINE void hh_step_with(const double *p, const hh_consts *c, eds__v2 d, double *x,
+                            double h, int *spiked, double *offset)
+{
+    double fastest;
+    hh_y f0;
+    if (!hh_quiet_step(c, d, p[HH_V_THRESH], h, x, &f0, &fastest))
+        hh_step_from(p, c, d, x, h, f0, fastest, spiked, offset);
+}
+
+static void hh_step(const double *p, double *x, double h, int *spiked, double *offset)
+{
+    hh_consts c;
+    hh_consts_of(p, &c);
+    hh_step_with(p, &c, hh_half_decay(&c, h), x, h, spiked, offset);
+}
+
+/* Steps n consecutive neurons by h ms each, in order, until one fires: returns how many were
+ * stepped (with *spiked = 1 if the last one fired). The constants of the step are computed once. */
+static uint32_t hh_step_run(const double *p, double *x, uint32_t n, double h, int *spiked,
+                            double *offset)
+{
+    hh_consts c;
+    hh_consts_of(p, &c);
+    const eds__v2 d = hh_half_decay(&c, h);
+    for (uint32_t j = 0; j < n; j++, x += HH_N_STATE) {
+        hh_step_with(p, &c, d, x, h, spiked, offset);
+        if (*spiked)
+            return j + 1;
+    }
+    return n;
 }
 
 static void cond_input(double *ge, double *gi, double tau_e, double tau_i, int receptor, double w,
@@ -660,8 +735,8 @@ static void hh_project(const double *p, const double *x, double out[3])
     out[2] = x[5];
 }
 
-static const eds__clock_ops hh_cond = {"HH_cond_exp", HH_N_PARAMS, 7, hh_check, hh_init, hh_step,
-                                       hh_input, hh_project};
+static const eds__clock_ops hh_cond = {"HH_cond_exp", HH_N_PARAMS, HH_N_STATE, hh_check, hh_init,
+                                       hh_step, hh_input, hh_project, hh_step_run};
 
 /* ---- Izhikevich (2003) ----
  * params: a (1/ms), b (1/ms), c (mV), d (mV/ms), i_offset (nA; I = 1000 i_offset mV/ms, PyNN)
@@ -741,7 +816,7 @@ static void izh_project(const double *p, const double *x, double out[3])
 }
 
 static const eds__clock_ops izhikevich = {"Izhikevich", IZ_N_PARAMS, 2, izh_check, izh_init,
-                                          izh_step, izh_input, izh_project};
+                                          izh_step, izh_input, izh_project, NULL};
 
 /* ---- EIF_cond_exp_isfa_ista: adaptive exponential integrate-and-fire (Brette & Gerstner) ----
  * params: cm (nF), tau_refrac (ms), v_spike, v_reset, v_rest (mV), tau_m (ms), i_offset (nA),
@@ -849,7 +924,7 @@ static void adex_project(const double *p, const double *x, double out[3])
 }
 
 static const eds__clock_ops adex_cond = {"EIF_cond_exp_isfa_ista", AD_N_PARAMS, 5, adex_check,
-                                         adex_init, adex_step, adex_input, adex_project};
+                                         adex_init, adex_step, adex_input, adex_project, NULL};
 
 /* ---- models without reset: a spike is an upward crossing of a threshold ----
  * The state ends with a flag "above threshold", so that one excursion is reported once, also when
@@ -933,7 +1008,7 @@ static void fhn_project(const double *p, const double *x, double out[3])
 }
 
 static const eds__clock_ops fhn = {"FitzHughNagumo", FN_N_PARAMS, 3, fhn_check, fhn_init, fhn_step,
-                                   fhn_input, fhn_project};
+                                   fhn_input, fhn_project, NULL};
 
 /* ---- Hindmarsh-Rose (dimensionless, time in ms) ----
  * params: a, b, c, d, r (1/ms), s, x_R, I, x_thresh
@@ -985,7 +1060,7 @@ static void hr_project(const double *p, const double *x, double out[3])
 }
 
 static const eds__clock_ops hindmarsh_rose = {"HindmarshRose", HR_N_PARAMS, 4, hr_check, hr_init,
-                                              hr_step, hr_input, hr_project};
+                                              hr_step, hr_input, hr_project, NULL};
 
 /* ---- registry ---- */
 

@@ -171,6 +171,10 @@ typedef struct {
     void (*step)(const double *p, double *x, double h, int *spiked, double *offset);
     void (*input)(const double *p, double *x, int receptor, double w, double late);
     void (*project)(const double *p, const double *x, double out[3]);
+    /* optional: step n consecutive neurons by h ms each, in order, stopping after the first that
+     * fires; returns how many were stepped, *spiked and *offset as step's for the last one */
+    uint32_t (*step_run)(const double *p, double *x, uint32_t n, double h, int *spiked,
+                         double *offset);
 } eds__clock_ops;
 
 const eds__clock_ops *eds__clock_model(int model);

@@ -902,6 +902,12 @@ static int buffer_input(eds__pop *p, uint32_t j, double t, int receptor, double 
     return EDS_OK;
 }
 
+static int clock_spike(eds_sim *sim, eds__pop *p, uint32_t j, double t)
+{
+    sim->stats.n_spikes++;
+    return send_spike(sim, p->first + j, t);
+}
+
 /* Integrates neuron j over [from, to), sending a spike if it fires. */
 static int clock_advance(eds_sim *sim, eds__pop *p, uint32_t j, double from, double to)
 {
@@ -910,9 +916,21 @@ static int clock_advance(eds_sim *sim, eds__pop *p, uint32_t j, double from, dou
     int spiked = 0;
     double offset = 0.0;
     p->clock->step(p->params, p->x + (size_t)j * p->clock->n_state, to - from, &spiked, &offset);
-    if (spiked) {
-        sim->stats.n_spikes++;
-        EDS_CHECK(send_spike(sim, p->first + j, from + offset));
+    return spiked ? clock_spike(sim, p, j, from + offset) : EDS_OK;
+}
+
+/* Integrates neurons j .. j + n - 1, none with input, over [from, to), sending their spikes. */
+static int clock_run(eds_sim *sim, eds__pop *p, uint32_t j, uint32_t n, double from, double to)
+{
+    while (n > 0) {
+        int spiked = 0;
+        double offset = 0.0;
+        uint32_t done = p->clock->step_run(p->params, p->x + (size_t)j * p->clock->n_state, n,
+                                           to - from, &spiked, &offset);
+        if (spiked)
+            EDS_CHECK(clock_spike(sim, p, j + done - 1, from + offset));
+        j += done;
+        n -= done;
     }
     return EDS_OK;
 }
@@ -936,6 +954,14 @@ static int on_step(eds_sim *sim, const eds__event *e)
         p->in_order[start[p->in_j[i]]++] = i; /* start[j] now ends neuron j's inputs */
     uint64_t k = 0;
     for (uint32_t j = 0; j < p->n; j++) {
+        if (ops->step_run && start[j] == k) { /* a run of neurons without input: one call */
+            uint32_t end = j + 1;
+            while (end < p->n && start[end] == k)
+                end++;
+            EDS_CHECK(clock_run(sim, p, j, end - j, t_start, t_end));
+            j = end - 1;
+            continue;
+        }
         double cursor = t_start;
         for (; k < start[j]; k++) {
             uint64_t i = p->in_order[k];

@@ -3117,6 +3117,60 @@ static void test_hh_spike_times_match_a_fine_rk4(void)
     }
 }
 
+static void test_hh_population_matches_a_fine_rk4_per_neuron(void)
+{
+    /* a population driven by a current, some neurons also by their own conductance inputs off
+     * the step grid: the neurons without input in a step are stepped together (step_run), and
+     * stop and go on around the ones that fire or get input; each neuron's spikes against the
+     * fine RK4 of that neuron alone */
+    enum { N = 7, N_IN = 30, CAP = 64 };
+    static const int has_inputs[N] = {0, 1, 0, 0, 1, 1, 0};
+    double q[15], t_in[N][N_IN], ref[CAP];
+    hh_params(q, 0.5);
+    const double w = 0.02, until = 110.0, delay = 1.0;
+    eds_sim *sim = NULL;
+    uint32_t n0 = 0, src = 0;
+    CHECK_OK(eds_sim_new(5, &sim));
+    CHECK_OK(eds_sim_add_clock(sim, EDS_CLOCK_HH_COND, N, 0.1, q, 15, &n0));
+    CHECK_OK(eds_sim_record_spikes(sim, n0, N, 1));
+    CHECK_OK(eds_sim_add_spike_source(sim, N, &src));
+    for (int j = 0; j < N; j++) {
+        if (!has_inputs[j])
+            continue;
+        double t_src[N_IN];
+        for (int i = 0; i < N_IN; i++) {
+            t_in[j][i] = 2.0 + 2.5 * i + rng_uniform(0.0, 2.0);
+            t_src[i] = t_in[j][i] - delay;
+        }
+        CHECK_OK(eds_sim_add_spike_times(sim, src + (uint32_t)j, t_src, N_IN));
+        const uint32_t pre = src + (uint32_t)j, post = n0 + (uint32_t)j;
+        const float wf = (float)w;
+        const uint8_t rec = 0;
+        CHECK_OK(eds_sim_add_synapses(sim, 1, &pre, &post, &wf, &delay, &rec));
+    }
+    CHECK_OK(eds_sim_run(sim, until));
+    spikes s = drain_all(sim);
+    for (int j = 0; j < N; j++) {
+        int n_ref = hh_ref_spikes(q, t_in[j], has_inputs[j] ? N_IN : 0, w, until, 1e-3, ref, CAP);
+        if (getenv("EDSIM_TEST_VERBOSE"))
+            printf("  HH neuron %d: %d spikes\n", j, n_ref);
+        CHECK(n_ref >= 8);
+        int n = 0;
+        double worst = 0.0;
+        for (uint64_t k = 0; k < s.n; k++) {
+            if (s.id[k] != n0 + (uint32_t)j)
+                continue;
+            if (n < n_ref)
+                worst = fmax(worst, fabs(s.t[k] - ref[n]));
+            n++;
+        }
+        CHECK(n == n_ref);
+        CHECK(worst <= 0.01);
+    }
+    spikes_free(&s);
+    eds_sim_free(sim);
+}
+
 static void test_hh_rate_table_matches_the_closed_forms(void)
 {
     /* relative error of every tabulated rate at random u (and the cell edges) against the
@@ -3778,6 +3832,7 @@ int main(void)
     RUN_TEST(test_curr_exp_first_spike_matches_brute_force_on_random_states);
     RUN_TEST(test_curr_exp_grazing_crossings_are_found_and_near_misses_are_not);
     RUN_TEST(test_hh_spike_times_match_a_fine_rk4);
+    RUN_TEST(test_hh_population_matches_a_fine_rk4_per_neuron);
     RUN_TEST(test_hh_rate_table_matches_the_closed_forms);
     RUN_TEST(test_hh_extreme_states_take_bounded_work);
 
