@@ -155,6 +155,9 @@ double eds__exact_v(const eds__exact *m, double v0, double ie0, double ii0, doub
 /* (v, I_e, I_i) after t >= 0 ms without input: eds__exact_v's v, the currents decayed. */
 void eds__exact_advance(const eds__exact *m, double v0, double ie0, double ii0, double t,
                         double out[3]);
+/* The same in the separated form, given e[] = e^{-r_x t} for x = m, e, i. */
+void eds__exact_advance_by(const eds__exact *m, double v0, double ie0, double ii0,
+                           const double e[3], double out[3]);
 int eds__exact_predict(const eds__exact *m, double v0, double ie0, double ii0, double *when,
                        int *recheck, eds_stats *stats);
 
@@ -243,6 +246,13 @@ typedef struct {
     /* CURR: 1 while the pending FIRE is a lower bound of the crossing, not the crossing (an
      * inhibitory input, which can only delay it, skipped the prediction); on_fire settles it */
     uint8_t *late_fire;
+    /* CURR in the separated form: an input's e^{-(t - t_last)/tau_x} (x = m, e, i) is the product
+     * of e^{-(t - t0)/tau_x}, shared by all inputs at t, and the cell's e^{(t_last - t0)/tau_x},
+     * kept from its last input: ep_g[3 j + x], valid while ep_at[j] == t_last[j] (sim.c
+     * curr_advance). t0 moves (invalidating every cell's) once t - t0 exceeds CURR_EPOCH times
+     * the fastest time constant, at inputs only, so any split of a run gives the same bits. */
+    double *ep_g, *ep_at;
+    double ep_t0, ep_t, ep_h[3], ep_gt[3]; /* t0; the last input time t and its factors */
     /* CLOCK */
     const eds__clock_ops *clock;
     double *params;
@@ -456,6 +466,7 @@ void eds__control_free(eds_sim *sim);
 
 /* sim.c helpers used by the other files: the 3 sampled values of neuron `local` at time t */
 /* State of neuron `local` at t <= now; arrivals of a fused drive exactly at t count if inclusive. */
+void eds__curr_epoch_reset(eds__pop *p, double t); /* CURR: every cell's epoch factors invalid */
 int eds__state_at(const eds_sim *sim, const eds__pop *p, uint32_t local, double t, int inclusive,
                   double out[3]);
 
