@@ -106,15 +106,6 @@ double eds__exact_v(const eds__exact *m, double v0, double ie0, double ii0, doub
            (ie0 * kernel(t, em, m->d_e) + ii0 * kernel(t, em, m->d_i)) / m->p.cm;
 }
 
-void eds__exact_advance_by(const eds__exact *m, double v0, double ie0, double ii0,
-                           const double e[3], double out[3])
-{
-    double be = ie0 * m->c_e, bi = ii0 * m->c_i, a = (v0 - m->v_inf) - be - bi;
-    out[0] = m->v_inf + a * e[0] + be * e[1] + bi * e[2];
-    out[1] = ie0 * e[1];
-    out[2] = ii0 * e[2];
-}
-
 void eds__exact_advance(const eds__exact *m, double v0, double ie0, double ii0, double t,
                         double out[3])
 {

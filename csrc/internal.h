@@ -155,9 +155,16 @@ double eds__exact_v(const eds__exact *m, double v0, double ie0, double ii0, doub
 /* (v, I_e, I_i) after t >= 0 ms without input: eds__exact_v's v, the currents decayed. */
 void eds__exact_advance(const eds__exact *m, double v0, double ie0, double ii0, double t,
                         double out[3]);
-/* The same in the separated form, given e[] = e^{-r_x t} for x = m, e, i. */
-void eds__exact_advance_by(const eds__exact *m, double v0, double ie0, double ii0,
-                           const double e[3], double out[3]);
+/* The same in the separated form, given e[] = e^{-r_x t} for x = m, e, i (inline: once per
+ * IF_curr_exp input). */
+static inline void eds__exact_advance_by(const eds__exact *m, double v0, double ie0, double ii0,
+                                         const double e[3], double out[3])
+{
+    double be = ie0 * m->c_e, bi = ii0 * m->c_i, a = (v0 - m->v_inf) - be - bi;
+    out[0] = m->v_inf + a * e[0] + be * e[1] + bi * e[2];
+    out[1] = ie0 * e[1];
+    out[2] = ii0 * e[2];
+}
 int eds__exact_predict(const eds__exact *m, double v0, double ie0, double ii0, double *when,
                        int *recheck, eds_stats *stats);
 
