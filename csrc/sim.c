@@ -847,15 +847,15 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
     if (inhibitory) {
         p->s2[j] += w;
         /* a cond_exp neuron with nothing pending could not fire and still cannot */
-        if (p->kind == EDS__POP_COND && sim->nqueue.pos[p->first + j] == EDS__NOT_QUEUED &&
+        if (p->kind == EDS__POP_COND && !eds__nqueue_has(&sim->nqueue, p->first + j) &&
             eds__cond_stays_silent(p->lut, p->v[j], w))
             return EDS_OK;
         /* an IF_curr_exp current w <= 0 lowers v at every later time (its kernel is positive),
          * so it can only delay the crossing: nothing pending stays so, a RECHECK stays a bound,
          * a FIRE becomes one (settled by on_fire); no prediction */
         if (p->late_fire && w <= 0.0) {
-            uint32_t i = sim->nqueue.pos[p->first + j];
-            if (i != EDS__NOT_QUEUED && (sim->nqueue.heap[i].key >> 56) == EDS_EV_FIRE)
+            const uint32_t id = p->first + j;
+            if (eds__nqueue_has(&sim->nqueue, id) && (sim->nqueue.e[id].key >> 56) == EDS_EV_FIRE)
                 p->late_fire[j] = 1;
             return EDS_OK;
         }
@@ -1035,16 +1035,16 @@ int eds_sim_run(eds_sim *sim, double until)
     rc = eds_sim_prepare(sim);
     if (rc != EDS_OK)
         return rc;
-    /* merge the two heaps: pop whichever holds the earlier event in (t, rank, seq) */
+    /* merge the two queues: pop whichever holds the earlier event in (t, rank, seq) */
     eds__event e;
     eds__nqueue *nq = &sim->nqueue;
     for (;;) {
         int main_ok = sim->queue.size > 0 && sim->queue.ev[0].t < until;
-        int neuron_ok = nq->size > 0 && nq->heap[0].t < until;
+        const eds__nnode *top = nq->size > 0 ? eds__nqueue_first(nq) : NULL;
+        int neuron_ok = top && top->t < until;
         if (!main_ok && !neuron_ok)
             break;
         if (neuron_ok) {
-            const eds__nentry *top = &nq->heap[0];
             const eds__event *m = &sim->queue.ev[0];
             if (!main_ok || top->t < m->t || (top->t == m->t && top->key < m->key)) {
                 e.t = top->t;
