@@ -308,8 +308,8 @@ static int drive_predict(eds_sim *sim, eds__pop *p, uint32_t j)
     return neuron_schedule(sim, p->first + j, eds__drive_wake_time(p, j, wake), EDS_EV_RECHECK);
 }
 
-/* Inlined into its callers (GCC and Clang's attribute): on the input path of a population of one
- * kind the dispatch folds away; benchmark 2: 263.6 M -> 253.7 M instructions per 300 ms. */
+/* Inlined into its callers (GCC and Clang's attribute): on an input path that knows its
+ * population's kind the dispatch folds away (benchmark 2: 4 % of the instructions). */
 static inline __attribute__((always_inline)) int predict(eds_sim *sim, eds__pop *p, uint32_t j)
 {
     double when;
