@@ -219,6 +219,7 @@ int eds_sim_set_curr_params(eds_sim *sim, uint32_t first, const eds_curr_params 
     }
     if (rc == EDS_OK) {
         if (p->kind == EDS__POP_CURR) {
+            eds__curr_epoch_reset(p, sim->now); /* the factors are the old time constants' */
             p->tau1 = params->tau_syn_e;
             p->tau2 = params->tau_syn_i;
         }

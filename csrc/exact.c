@@ -111,11 +111,8 @@ void eds__exact_advance(const eds__exact *m, double v0, double ie0, double ii0, 
 {
     if (m->separated && t != 0.0) {
         /* one exp per time constant for v and the currents alike */
-        double em = eds__exp(-m->r_m * t), ee = eds__exp(-m->r_e * t), ei = eds__exp(-m->r_i * t);
-        double be = ie0 * m->c_e, bi = ii0 * m->c_i, a = (v0 - m->v_inf) - be - bi;
-        out[0] = m->v_inf + a * em + be * ee + bi * ei;
-        out[1] = ie0 * ee;
-        out[2] = ii0 * ei;
+        const double e[3] = {eds__exp(-m->r_m * t), eds__exp(-m->r_e * t), eds__exp(-m->r_i * t)};
+        eds__exact_advance_by(m, v0, ie0, ii0, e, out);
         return;
     }
     out[0] = eds__exact_v(m, v0, ie0, ii0, t);

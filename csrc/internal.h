@@ -37,21 +37,40 @@ typedef struct {
     uint64_t size, cap, seq, max_size;
 } eds__queue;
 
-/* Indexed heap of at most one pending event per neuron (queue.c). */
+/* At most one pending event per neuron (queue.c): per id its (t, key), key UINT64_MAX if none;
+ * per block of EDS__NQ_BLOCK ids a mask of the pending ones, and a tournament tree over the
+ * blocks holding copies of their first entries. */
 #define EDS__NOT_QUEUED UINT32_MAX
+#define EDS__NQ_BLOCK 8
 typedef struct {
     double t;
     uint64_t key;
-    uint32_t id;
 } eds__nentry;
 
-/* Entries sit in the heap itself (not behind an id), so that sifting compares contiguous memory. */
 typedef struct {
-    eds__nentry *heap;
-    uint32_t *pos;     /* id -> heap index, or EDS__NOT_QUEUED */
+    double t;
+    uint64_t key;
+    uint32_t id;       /* EDS__NOT_QUEUED (with t = inf, key = UINT64_MAX): none */
+} eds__nnode;
+
+typedef struct {
+    eds__nentry *e;    /* by id */
+    uint32_t *mask;    /* by block: bit k set if id b EDS__NQ_BLOCK + k is pending */
+    eds__nnode *tree;  /* tree[1]: the first of all; tree[leaves + b]: block b's first */
+    uint32_t n_ids, nb, leaves;
     uint32_t size, max_size;
-    uint64_t cap_ids;
 } eds__nqueue;
+
+static inline int eds__nqueue_has(const eds__nqueue *q, uint32_t id)
+{
+    return q->e[id].key != UINT64_MAX;
+}
+
+/* The first pending event; requires size > 0. */
+static inline const eds__nnode *eds__nqueue_first(const eds__nqueue *q)
+{
+    return &q->tree[1];
+}
 
 int eds__nqueue_reserve(eds__nqueue *q, uint32_t n_ids);
 void eds__nqueue_set(eds__nqueue *q, uint32_t id, double t, uint64_t key);
@@ -155,6 +174,16 @@ double eds__exact_v(const eds__exact *m, double v0, double ie0, double ii0, doub
 /* (v, I_e, I_i) after t >= 0 ms without input: eds__exact_v's v, the currents decayed. */
 void eds__exact_advance(const eds__exact *m, double v0, double ie0, double ii0, double t,
                         double out[3]);
+/* The same in the separated form, given e[] = e^{-r_x t} for x = m, e, i (inline: once per
+ * IF_curr_exp input). */
+static inline void eds__exact_advance_by(const eds__exact *m, double v0, double ie0, double ii0,
+                                         const double e[3], double out[3])
+{
+    double be = ie0 * m->c_e, bi = ii0 * m->c_i, a = (v0 - m->v_inf) - be - bi;
+    out[0] = m->v_inf + a * e[0] + be * e[1] + bi * e[2];
+    out[1] = ie0 * e[1];
+    out[2] = ii0 * e[2];
+}
 int eds__exact_predict(const eds__exact *m, double v0, double ie0, double ii0, double *when,
                        int *recheck, eds_stats *stats);
 
@@ -253,6 +282,13 @@ typedef struct {
     /* CURR: 1 while the pending FIRE is a lower bound of the crossing, not the crossing (an
      * inhibitory input, which can only delay it, skipped the prediction); on_fire settles it */
     uint8_t *late_fire;
+    /* CURR in the separated form: an input's e^{-(t - t_last)/tau_x} (x = m, e, i) is the product
+     * of e^{-(t - t0)/tau_x}, shared by all inputs at t, and the cell's e^{(t_last - t0)/tau_x},
+     * kept from its last input: ep_g[3 j + x], valid while ep_at[j] == t_last[j] (sim.c
+     * curr_advance). t0 moves (invalidating every cell's) once t - t0 exceeds CURR_EPOCH times
+     * the fastest time constant, at inputs only, so any split of a run gives the same bits. */
+    double *ep_g, *ep_at;
+    double ep_t0, ep_t, ep_h[3], ep_gt[3]; /* t0; the last input time t and its factors */
     /* CLOCK */
     const eds__clock_ops *clock;
     double *params;
@@ -467,6 +503,7 @@ void eds__control_free(eds_sim *sim);
 
 /* sim.c helpers used by the other files: the 3 sampled values of neuron `local` at time t */
 /* State of neuron `local` at t <= now; arrivals of a fused drive exactly at t count if inclusive. */
+void eds__curr_epoch_reset(eds__pop *p, double t); /* CURR: every cell's epoch factors invalid */
 int eds__state_at(const eds_sim *sim, const eds__pop *p, uint32_t local, double t, int inclusive,
                   double out[3]);
 

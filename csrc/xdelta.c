@@ -424,7 +424,7 @@ int eds__xd_check(const eds_sim *sim, const eds__pop *p)
     uint32_t top = xd_first(xd);
     if (top == XD_NONE)
         return xd->rep == EDS__NOT_QUEUED ? EDS_OK : EDS_STATE;
-    if (xd->rep != top || sim->nqueue.pos[p->first + xd->rep] == EDS__NOT_QUEUED)
+    if (xd->rep != top || !eds__nqueue_has(&sim->nqueue, p->first + xd->rep))
         return EDS_STATE;
     return EDS_OK;
 }

@@ -396,3 +396,166 @@ def test_curr_exp_first_firing_from_random_states_is_the_first_root(params):
         assert abs(first[j] - hi) <= 1e-10 * max(1.0, hi), (j, first[j], hi)
         n_fired += 1
     assert n_fired >= 20
+
+
+def decimal_curr_exp_network(cells, n, v0, synapses, inputs, duration):
+    """Spikes (t, i) and v at the end of IF_curr_exp cells, event by event in 40-digit decimals.
+
+    cells: [(from ms, parameters)], the first from 0 (a later one is ``Population.set`` then: the
+    state is kept, refractory periods keep their end). synapses: (pre, post, w nA, delay ms, inh)
+    among the cells; inputs: (arrival ms, post, w nA, inh). The state (v, I_e, I_i) is exact at
+    t_last; while refractory v is v_reset and the currents integrate their inputs. A firing time
+    is the first crossing of the closed form v_inf + a e^{-t/tau_m} + sum_x b_x e^{-t/tau_x},
+    approached from below by steps that are each a lower bound on it (v'' is at most the sum of
+    its positive terms at the step's start, which only decay) until within 1e-30 mV.
+    """
+    with localcontext() as ctx:
+        ctx.prec = 40
+        D = Decimal
+        zero, end = D(0), D(duration)
+        v = [D(float(x)) for x in v0]
+        ie, ii = [zero] * n, [zero] * n
+        t_last, free_at = [zero] * n, [D(-1)] * n
+        out_syn = [[] for _ in range(n)]
+        for pre, post, w, d, inh in synapses:
+            out_syn[int(pre)].append((int(post), D(float(w)), D(float(d)), bool(inh)))
+        queue = [(D(float(t)), int(j), D(float(w)), bool(inh)) for t, j, w, inh in inputs]
+        heapq.heapify(queue)
+        changes = [(D(float(t0)), c) for t0, c in cells]
+
+        P = {}  # the parameters in force
+
+        def use(c):
+            cm, tau_m = D(c["cm"]), D(c["tau_m"])
+            r = (1 / tau_m, 1 / D(c["tau_syn_E"]), 1 / D(c["tau_syn_I"]))
+            P.update(cm=cm, r=r, v_inf=D(c["v_rest"]) + D(c["i_offset"]) * tau_m / cm,
+                     theta=D(c["v_thresh"]), v_reset=D(c["v_reset"]), t_ref=D(c["tau_refrac"]))
+
+        def terms(vj, iej, iij):
+            r, cm = P["r"], P["cm"]
+            be, bi = iej / (cm * (r[0] - r[1])), iij / (cm * (r[0] - r[2]))
+            return (vj - P["v_inf"] - be - bi, be, bi)
+
+        def bring(j, t):  # state of cell j at t >= t_last[j], without input
+            r = P["r"]
+            if t_last[j] < free_at[j]:  # refractory: the currents only, v released at v_reset
+                u = min(t, free_at[j])
+                s = u - t_last[j]
+                ie[j], ii[j], t_last[j] = ie[j] * (-r[1] * s).exp(), ii[j] * (-r[2] * s).exp(), u
+                v[j] = P["v_reset"]
+            s = t - t_last[j]
+            if s > 0:
+                c = terms(v[j], ie[j], ii[j])
+                v[j] = P["v_inf"] + sum(ck * (-rk * s).exp() for ck, rk in zip(c, r))
+                ie[j], ii[j], t_last[j] = ie[j] * (-r[1] * s).exp(), ii[j] * (-r[2] * s).exp(), t
+
+        def fire_time(j):
+            saved = v[j], ie[j], ii[j], t_last[j]
+            start = max(t_last[j], free_at[j])
+            bring(j, start)
+            c, r = terms(v[j], ie[j], ii[j]), P["r"]
+            v[j], ie[j], ii[j], t_last[j] = saved
+            theta, v_inf, s = P["theta"], P["v_inf"], zero
+            for _ in range(10000):
+                x = [ck * (-rk * s).exp() for ck, rk in zip(c, r)]
+                gap = theta - v_inf - sum(x)
+                if gap <= D("1e-30"):
+                    return start + s
+                if v_inf + sum(max(xk, zero) for xk in x) < theta or start + s > end:
+                    return D("Infinity")
+                d = -sum(xk * rk for xk, rk in zip(x, r))
+                m = sum(max(xk, zero) * rk * rk for xk, rk in zip(x, r))
+                root = (d * d + 2 * m * gap).sqrt()
+                if d >= 0:
+                    s += 2 * gap / (d + root)
+                elif m > 0:
+                    s += (root - d) / m
+                else:
+                    return D("Infinity")
+            raise AssertionError("the reference search did not settle")
+
+        use(changes.pop(0)[1])
+        pending = [fire_time(j) for j in range(n)]
+        spikes = []
+        while True:
+            j_next = min(range(n), key=lambda j: pending[j])
+            t_in = queue[0][0] if queue else end
+            t_change = changes[0][0] if changes else end
+            t = min(pending[j_next], t_in, t_change)
+            if t >= end:
+                break
+            if t == pending[j_next]:
+                bring(j_next, t)
+                spikes.append((float(t), j_next))
+                v[j_next], free_at[j_next] = P["v_reset"], t + P["t_ref"]
+                for post, w, d, inh in out_syn[j_next]:
+                    heapq.heappush(queue, (t + d, post, w, inh))
+                pending[j_next] = fire_time(j_next)
+            elif t == t_in:
+                t, j, w, inh = heapq.heappop(queue)
+                bring(j, t)
+                if inh:
+                    ii[j] += w
+                else:
+                    ie[j] += w
+                pending[j] = fire_time(j)
+            else:
+                for j in range(n):
+                    bring(j, t)
+                use(changes.pop(0)[1])
+                pending = [fire_time(j) for j in range(n)]
+        for j in range(n):
+            bring(j, end)
+        return spikes, np.array([float(x) for x in v])
+
+
+@pytest.mark.parametrize("tau_syn_E", [5.0, 0.7])
+def test_curr_exp_network_that_fires_on_its_own_matches_decimal_arithmetic(tau_syn_E):
+    """Benchmark 2's cell (v_inf above threshold) in a recurrent network with spike sources:
+    inputs share their time's exponentials (the core keeps each cell's since its last input, in
+    epochs of 16 fastest time constants: with tau_syn_E = 0.7 ms one every 11 ms), run in steps,
+    and the time constants change at 150 ms (the kept exponentials must not outlive them)."""
+    cell = dict(cm=0.2, tau_m=20.0, v_rest=-49.0, v_thresh=-50.0, v_reset=-60.0, tau_refrac=5.0,
+                tau_syn_E=tau_syn_E, tau_syn_I=10.0, i_offset=0.0)
+    later = dict(cell, tau_m=12.0, tau_syn_E=3.0 * tau_syn_E)
+    rng = np.random.default_rng(5)
+    n, n_src, duration = 24, 6, 240.0
+    pre, post = np.nonzero(rng.random((n, n)) < 0.3)
+    inh = rng.random(pre.size) < 0.3
+    w = np.where(inh, -rng.uniform(0.05, 0.4, pre.size), rng.uniform(0.02, 0.3, pre.size) * 5.0 /
+                 tau_syn_E).astype(np.float32).astype(np.float64)  # the core stores float32
+    d = rng.uniform(0.5, 3.0, pre.size)
+    src_t = [np.sort(rng.uniform(0.0, duration, 40)) for _ in range(n_src)]
+    src_pre, src_post = np.nonzero(rng.random((n_src, n)) < 0.3)
+    src_w = (rng.uniform(0.05, 0.3, src_pre.size) * 5.0 / tau_syn_E).astype(np.float32)
+    src_w = src_w.astype(np.float64)
+    src_d = rng.uniform(0.5, 2.0, src_pre.size)
+    v0 = rng.uniform(-60.0, -50.0, n)
+
+    net = edsim.Network(seed=0)
+    pop = net.population(n, edsim.IF_curr_exp(**cell), name="cells")
+    pop.initialize(v=v0)
+    src = net.source(edsim.SpikeTimes(src_t), n=n_src, name="src")
+    for sel, receptor in ((~inh, "excitatory"), (inh, "inhibitory")):
+        net.connect(pop, pop, edsim.FromList(np.column_stack([pre[sel], post[sel], w[sel], d[sel]])),
+                    receptor_type=receptor)
+    net.connect(src, pop, edsim.FromList(np.column_stack([src_pre, src_post, src_w, src_d])))
+    rec = net.record(pop)
+    for k in range(1, 9):  # in steps, so that epochs and run ends interleave
+        net.run_until(duration * k / 8)
+        if k == 5:
+            pop.set(tau_m=later["tau_m"], tau_syn_E=later["tau_syn_E"])
+
+    inputs = [(t + dd, j, ww, False) for i, j, ww, dd in zip(src_pre, src_post, src_w, src_d)
+              for t in src_t[i]]
+    want, v_end = decimal_curr_exp_network([(0.0, cell), (150.0, later)], n, v0,
+                                           zip(pre, post, w, d, inh), inputs, duration)
+    want_t = np.array([t for t, _ in want])
+    want_i = np.array([j for _, j in want])
+    got = rec.spikes
+    order = np.lexsort((want_i, want_t))
+    assert len(want) > 100, "the network must be active"
+    assert np.array_equal(got.i, want_i[order])
+    assert np.max(np.abs(got.t - want_t[order])) < 1e-9
+    net._sim.check_queue()
+    np.testing.assert_allclose(pop.state()["v"], v_end, atol=1e-9)

@@ -617,6 +617,59 @@ static void test_equal_time_events_keep_insertion_order(void)
     eds_sim_free(sim);
 }
 
+/* The neuron queue against a brute-force minimum over its slots: random re-keys (earlier and
+ * later, many equal times so that keys decide), removals and pops, the ids grown once. */
+static void test_neuron_queue_matches_brute_force(void)
+{
+    enum { N = 1000 };
+    static double ref_t[N];
+    static uint64_t ref_key[N];
+    static int ref_has[N];
+    eds__nqueue q = {0};
+    CHECK_OK(eds__nqueue_reserve(&q, 300));
+    uint32_t n = 300, size = 0;
+    uint64_t seq = 0;
+    for (int step = 0; step < 60000; step++) {
+        if (step == 20000) {
+            CHECK_OK(eds__nqueue_reserve(&q, N));
+            n = N;
+        }
+        uint32_t id = (uint32_t)(rng_u64() % n);
+        uint64_t op = rng_u64() % 10;
+        if (op < 6) {
+            double t = (double)(rng_u64() % 40);
+            uint64_t key = ((rng_u64() % 8) << 56) | seq++;
+            eds__nqueue_set(&q, id, t, key);
+            size += !ref_has[id];
+            ref_t[id] = t;
+            ref_key[id] = key;
+            ref_has[id] = 1;
+        } else if (op < 8) {
+            eds__nqueue_remove(&q, id);
+            size -= ref_has[id];
+            ref_has[id] = 0;
+        } else {
+            uint32_t best = EDS__NOT_QUEUED;
+            for (uint32_t k = 0; k < n; k++)
+                if (ref_has[k] && (best == EDS__NOT_QUEUED || ref_t[k] < ref_t[best] ||
+                                   (ref_t[k] == ref_t[best] && ref_key[k] < ref_key[best])))
+                    best = k;
+            CHECK(q.size == 0 ? best == EDS__NOT_QUEUED : eds__nqueue_first(&q)->id == best);
+            if (best != EDS__NOT_QUEUED) {
+                CHECK(eds__nqueue_pop(&q) == best);
+                ref_has[best] = 0;
+                size--;
+            }
+        }
+        CHECK(q.size == size);
+        CHECK(eds__nqueue_has(&q, id) == ref_has[id]);
+        if (step % 997 == 0)
+            CHECK_OK(eds__nqueue_check(&q));
+    }
+    CHECK_OK(eds__nqueue_check(&q));
+    eds__nqueue_free(&q);
+}
+
 /* Reference model of spike sources in the queue: per source its remaining sorted times and the
  * sequence number of its pending push. Pops the (time, seq)-smallest, as the core must. */
 #define REF_SOURCES 12
@@ -3789,6 +3842,7 @@ int main(void)
 
         RUN_TEST(test_equal_time_events_keep_insertion_order);
         RUN_TEST(test_spike_order_matches_reference_queue_model);
+        RUN_TEST(test_neuron_queue_matches_brute_force);
         RUN_TEST(test_events_at_until_wait_for_next_run);
         RUN_TEST(test_split_runs_give_the_same_spikes);
         RUN_TEST(test_equal_time_firing_precedes_source_spike);
