@@ -37,39 +37,34 @@ typedef struct {
     uint64_t size, cap, seq, max_size;
 } eds__queue;
 
-/* At most one pending event per neuron (queue.c): per id its (t, key), key UINT64_MAX if none;
- * per block of EDS__NQ_BLOCK ids a mask of the pending ones, and a tournament tree over the
- * blocks holding copies of their first entries. */
+/* Indexed heap of at most one pending event per neuron (queue.c). */
 #define EDS__NOT_QUEUED UINT32_MAX
-#define EDS__NQ_BLOCK 8
 typedef struct {
     double t;
     uint64_t key;
+    uint32_t id;
 } eds__nentry;
+typedef eds__nentry eds__nnode;
 
+/* Entries sit in the heap itself (not behind an id), so that sifting compares contiguous memory. */
 typedef struct {
-    double t;
-    uint64_t key;
-    uint32_t id;       /* EDS__NOT_QUEUED (with t = inf, key = UINT64_MAX): none */
-} eds__nnode;
-
-typedef struct {
-    eds__nentry *e;    /* by id */
-    uint32_t *mask;    /* by block: bit k set if id b EDS__NQ_BLOCK + k is pending */
-    eds__nnode *tree;  /* tree[1]: the first of all; tree[leaves + b]: block b's first */
-    uint32_t n_ids, nb, leaves;
+    eds__nentry *heap;
+    uint32_t *pos;     /* id -> heap index, or EDS__NOT_QUEUED */
     uint32_t size, max_size;
+    uint64_t cap_ids;
 } eds__nqueue;
 
 static inline int eds__nqueue_has(const eds__nqueue *q, uint32_t id)
 {
-    return q->e[id].key != UINT64_MAX;
+    return q->pos[id] != EDS__NOT_QUEUED;
 }
-
-/* The first pending event; requires size > 0. */
+static inline const eds__nentry *eds__nqueue_entry(const eds__nqueue *q, uint32_t id)
+{
+    return &q->heap[q->pos[id]];
+}
 static inline const eds__nnode *eds__nqueue_first(const eds__nqueue *q)
 {
-    return &q->tree[1];
+    return &q->heap[0];
 }
 
 int eds__nqueue_reserve(eds__nqueue *q, uint32_t n_ids);

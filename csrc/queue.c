@@ -98,189 +98,114 @@ void eds__queue_free(eds__queue *q)
  *
  * An event-driven neuron has at most one valid pending event of its own at any time (its
  * predicted firing, its end of refractoriness, or a re-check of its prediction). Keeping those in
- * one slot per neuron, re-keyed in place, replaces "push a new event, drop the old one when it
- * pops" (which left 96 % stale events in a voltage-jump network). Keys come from the main queue's
- * sequence counter, so the total order (t, rank, seq) spans both queues; keys are unique, so the
- * first pending event is well defined and any structure pops the same sequence.
- *
- * Made for many re-keys and few pops (an IF_curr_exp cell is re-keyed by each input, ~10 times
- * per event it pops): the ids are cut into blocks of EDS__NQ_BLOCK, each with a mask of its
- * pending ids; a tournament tree over the blocks holds copies of their first entries, so its
- * comparisons read contiguous nodes, tree[1] the first of all. A re-key to a later time costs
- * nothing unless the id was its block's first (then the block's pending ids are scanned and the
- * nodes it held recomputed); one to an earlier time climbs only while it wins. A pop scans its
- * block's pending ids and recomputes one tree path. EDS__NQ_BLOCK = 8: on benchmarks 2 and 4
- * (callgrind) as few instructions as 4 and fewer than 16 or 32; the masks keep the scans of
- * sparse blocks (benchmark 4: mostly refractory cells pending) short.
- * Invariant: mask[b] has exactly the pending ids of block b; tree[leaves + b] is a copy of block
- * b's first pending entry (none if it has none, as are the leaves past the last block); an inner
- * node is a copy of the earlier of its children; size counts the pending ids. */
+ * an indexed heap, one slot per neuron, replaces "push a new event, drop the old one when it
+ * pops" (which left 96 % stale events in a voltage-jump network) by an in-place update. Keys come
+ * from the main queue's sequence counter, so the total order (t, rank, seq) spans both heaps.
+ * Invariant: heap order on (t[id], key[id]); pos[heap[i]] == i; pos[id] == EDS__NOT_QUEUED for
+ * neurons without a pending event. */
 
-#define NQ_NONE EDS__NOT_QUEUED
-_Static_assert(EDS__NQ_BLOCK <= 32, "a block's mask is 32 bits");
-
-static const eds__nnode nq_none = {INFINITY, UINT64_MAX, NQ_NONE};
-
-/* (t, key) order; none is after everything (no key is UINT64_MAX) */
-static inline int nq_before(const eds__nnode *a, const eds__nnode *b)
+static inline int n_before(const eds__nentry *a, const eds__nentry *b)
 {
     return a->t < b->t || (a->t == b->t && a->key < b->key);
 }
 
-static inline void nq_node(eds__nqueue *q, uint32_t i)
-{
-    const eds__nnode *l = &q->tree[2 * i], *r = &q->tree[2 * i + 1];
-    q->tree[i] = nq_before(r, l) ? *r : *l;
-}
+/* The neuron queue is a 4-ary heap: half the depth of a binary one, and a node's four children
+ * share one or two cache lines; parent of i is (i - 1) / 4, its children 4 i + 1 .. 4 i + 4. */
+#define N_ARITY 4
 
-/* Block b's first pending entry, by its mask. */
-static eds__nnode nq_scan(const eds__nqueue *q, uint32_t b)
+static void n_sift_up(eds__nqueue *q, uint32_t i, eds__nentry e)
 {
-    eds__nnode m = nq_none;
-    for (uint32_t bits = q->mask[b]; bits; bits &= bits - 1) {
-        const uint32_t id = b * EDS__NQ_BLOCK + (uint32_t)__builtin_ctz(bits);
-        const eds__nnode x = {q->e[id].t, q->e[id].key, id};
-        if (nq_before(&x, &m))
-            m = x;
+    while (i > 0) {
+        uint32_t parent = (i - 1) / N_ARITY;
+        if (!n_before(&e, &q->heap[parent]))
+            break;
+        q->heap[i] = q->heap[parent];
+        q->pos[q->heap[i].id] = i;
+        i = parent;
     }
-    return m;
+    q->heap[i] = e;
+    q->pos[e.id] = i;
 }
 
-/* Id's entry became earlier than block b's first (or is its first, earlier than before): it
- * climbs only while it wins. */
-static void nq_improve(eds__nqueue *q, uint32_t b, uint32_t id)
+static void n_sift_down(eds__nqueue *q, uint32_t i, eds__nentry e)
 {
-    const eds__nnode x = {q->e[id].t, q->e[id].key, id};
-    uint32_t i = q->leaves + b;
-    q->tree[i] = x;
-    for (i >>= 1; i >= 1; i >>= 1) {
-        if (q->tree[i].id != id && !nq_before(&x, &q->tree[i]))
-            return;
-        q->tree[i] = x;
+    const uint32_t n = q->size;
+    for (;;) {
+        uint64_t first = (uint64_t)N_ARITY * i + 1;
+        if (first >= n)
+            break;
+        uint32_t c = (uint32_t)first;
+        uint64_t last = first + N_ARITY < n ? first + N_ARITY : n;
+        for (uint32_t k = c + 1; k < last; k++)
+            if (n_before(&q->heap[k], &q->heap[c]))
+                c = k;
+        if (!n_before(&q->heap[c], &e))
+            break;
+        q->heap[i] = q->heap[c];
+        q->pos[q->heap[i].id] = i;
+        i = c;
     }
-}
-
-/* Block b's first, old, got later or left: only the nodes old won change (whatever beat old
- * beats its successor too). */
-static void nq_worsen(eds__nqueue *q, uint32_t b, uint32_t old)
-{
-    uint32_t i = q->leaves + b;
-    q->tree[i] = nq_scan(q, b);
-    for (i >>= 1; i >= 1 && q->tree[i].id == old; i >>= 1)
-        nq_node(q, i);
+    q->heap[i] = e;
+    q->pos[e.id] = i;
 }
 
 int eds__nqueue_reserve(eds__nqueue *q, uint32_t n_ids)
 {
-    if (n_ids <= q->n_ids)
-        return EDS_OK;
-    const uint32_t nb = (uint32_t)(((uint64_t)n_ids + EDS__NQ_BLOCK - 1) / EDS__NQ_BLOCK);
-    uint32_t leaves = 1;
-    while (leaves < nb)
-        leaves *= 2;
-    eds__nentry *e = realloc(q->e, (size_t)n_ids * sizeof *e);
-    if (!e)
-        return EDS_NOMEM;
-    q->e = e;
-    uint32_t *mask = realloc(q->mask, (size_t)nb * sizeof *mask);
-    if (!mask)
-        return EDS_NOMEM;
-    q->mask = mask;
-    eds__nnode *tree = realloc(q->tree, 2 * (size_t)leaves * sizeof *tree);
-    if (!tree)
-        return EDS_NOMEM;
-    q->tree = tree;
-    for (uint32_t id = q->n_ids; id < n_ids; id++)
-        e[id] = (eds__nentry){INFINITY, UINT64_MAX};
-    for (uint32_t b = q->nb; b < nb; b++)
-        mask[b] = 0;
-    q->n_ids = n_ids;
-    q->nb = nb;
-    q->leaves = leaves;
-    for (uint32_t b = 0; b < leaves; b++)
-        tree[leaves + b] = b < nb ? nq_scan(q, b) : nq_none;
-    for (uint32_t i = leaves; i-- > 1;)
-        nq_node(q, i);
-    if (leaves == 1)
-        tree[0] = nq_none; /* (unused) */
+    uint64_t old = q->cap_ids, c1 = old, c2 = old;
+    EDS_CHECK(eds__grow((void **)&q->heap, &c1, n_ids, sizeof(eds__nentry)));
+    EDS_CHECK(eds__grow((void **)&q->pos, &c2, n_ids, sizeof(uint32_t)));
+    for (uint64_t i = old; i < c2; i++)
+        q->pos[i] = EDS__NOT_QUEUED;
+    q->cap_ids = c1 < c2 ? c1 : c2;
     return EDS_OK;
 }
 
 void eds__nqueue_set(eds__nqueue *q, uint32_t id, double t, uint64_t key)
 {
-    eds__nentry *x = &q->e[id];
-    const uint32_t b = id / EDS__NQ_BLOCK, bit = 1u << (id % EDS__NQ_BLOCK);
-    const int later = t > x->t || (t == x->t && key > x->key);
-    if (!(q->mask[b] & bit)) {
-        q->mask[b] |= bit;
-        if (++q->size > q->max_size)
+    uint32_t i = q->pos[id];
+    const eds__nentry e = {t, key, id};
+    if (i == EDS__NOT_QUEUED) {
+        i = q->size++;
+        if (q->size > q->max_size)
             q->max_size = q->size;
+        n_sift_up(q, i, e);
+        return;
     }
-    x->t = t;
-    x->key = key;
-    const eds__nnode *m = &q->tree[q->leaves + b], y = {t, key, id};
-    if (m->id == id && later)
-        nq_worsen(q, b, id);
-    else if (m->id == id || nq_before(&y, m))
-        nq_improve(q, b, id);
+    /* an earlier key can only move up, a later one only down */
+    if (n_before(&e, &q->heap[i]))
+        n_sift_up(q, i, e);
+    else
+        n_sift_down(q, i, e);
 }
 
 void eds__nqueue_remove(eds__nqueue *q, uint32_t id)
 {
-    eds__nentry *x = &q->e[id];
-    if (x->key == UINT64_MAX)
+    uint32_t i = q->pos[id];
+    if (i == EDS__NOT_QUEUED)
         return;
-    *x = (eds__nentry){INFINITY, UINT64_MAX};
-    q->size--;
-    const uint32_t b = id / EDS__NQ_BLOCK;
-    q->mask[b] &= ~(1u << (id % EDS__NQ_BLOCK));
-    if (q->tree[q->leaves + b].id == id)
-        nq_worsen(q, b, id);
+    q->pos[id] = EDS__NOT_QUEUED;
+    eds__nentry last = q->heap[--q->size];
+    if (i == q->size)
+        return;
+    if (n_before(&last, &q->heap[i]))
+        n_sift_up(q, i, last);
+    else
+        n_sift_down(q, i, last);
 }
 
 uint32_t eds__nqueue_pop(eds__nqueue *q)
 {
-    uint32_t id = q->tree[1].id;
+    uint32_t id = q->heap[0].id;
     eds__nqueue_remove(q, id);
     return id;
 }
 
 int eds__nqueue_check(const eds__nqueue *q)
 {
-    uint32_t size = 0;
-    for (uint32_t b = 0; b < q->nb; b++) {
-        const uint32_t lo = b * EDS__NQ_BLOCK;
-        const uint32_t hi = lo + EDS__NQ_BLOCK < q->n_ids ? lo + EDS__NQ_BLOCK : q->n_ids;
-        eds__nnode m = nq_none;
-        for (uint32_t id = lo; id < hi; id++) {
-            const int pending = q->e[id].key != UINT64_MAX;
-            if (pending != !!(q->mask[b] & (1u << (id - lo))))
-                return EDS_STATE;
-            if (!pending) {
-                if (q->e[id].t != INFINITY)
-                    return EDS_STATE;
-                continue;
-            }
-            size++;
-            const eds__nnode x = {q->e[id].t, q->e[id].key, id};
-            if (nq_before(&x, &m))
-                m = x;
-        }
-        const eds__nnode *leaf = &q->tree[q->leaves + b];
-        if (leaf->id != m.id || !(leaf->t == m.t) || leaf->key != m.key)
+    for (uint32_t i = 0; i < q->size; i++) {
+        if (q->pos[q->heap[i].id] != i)
             return EDS_STATE;
-        if (hi - lo < EDS__NQ_BLOCK && (q->mask[b] >> (hi - lo)))
-            return EDS_STATE;
-    }
-    if (size != q->size)
-        return EDS_STATE;
-    for (uint32_t b = q->nb; b < q->leaves; b++)
-        if (q->tree[q->leaves + b].id != NQ_NONE)
-            return EDS_STATE;
-    for (uint32_t i = 1; i < q->leaves; i++) {
-        const eds__nnode *l = &q->tree[2 * i], *r = &q->tree[2 * i + 1];
-        const eds__nnode *w = nq_before(r, l) ? r : l;
-        if (q->tree[i].id != w->id || !(q->tree[i].t == w->t) || q->tree[i].key != w->key)
+        if (i > 0 && n_before(&q->heap[i], &q->heap[(i - 1) / N_ARITY]))
             return EDS_STATE;
     }
     return EDS_OK;
@@ -288,8 +213,7 @@ int eds__nqueue_check(const eds__nqueue *q)
 
 void eds__nqueue_free(eds__nqueue *q)
 {
-    free(q->e);
-    free(q->mask);
-    free(q->tree);
+    free(q->heap);
+    free(q->pos);
     memset(q, 0, sizeof *q);
 }

@@ -147,7 +147,9 @@ int eds_sim_check_queue(const eds_sim *sim)
         EDS_CHECK(line_ordered(&p->refrac));
         if (p->refrac.count) { /* the head: valid, in its neuron's slot with its own key */
             const eds__event *h = eds__fifo_head(&p->refrac);
-            const eds__nentry *e = &sim->nqueue.e[h->id];
+            if (!eds__nqueue_has(&sim->nqueue, h->id))
+                return EDS_STATE;
+            const eds__nentry *e = eds__nqueue_entry(&sim->nqueue, h->id);
             if (p->refr_until[h->id - p->first] != h->t || e->key != h->key || e->t != h->t)
                 return EDS_STATE;
         }
@@ -325,7 +327,7 @@ static void refrac_advance(eds_sim *sim, eds__pop *p)
                 eds__nqueue_set(&sim->nqueue, h->id, h->t, h->key);
                 return;
             }
-            if (sim->nqueue.e[h->id].key == h->key)
+            if (eds__nqueue_entry(&sim->nqueue, h->id)->key == h->key)
                 return; /* in its slot already */
         }
         eds__fifo_pop(line);
@@ -918,7 +920,7 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
          * a FIRE becomes one (settled by on_fire); no prediction */
         if (p->late_fire && w <= 0.0) {
             const uint32_t id = p->first + j;
-            if (eds__nqueue_has(&sim->nqueue, id) && (sim->nqueue.e[id].key >> 56) == EDS_EV_FIRE)
+            if (eds__nqueue_has(&sim->nqueue, id) && (eds__nqueue_entry(&sim->nqueue, id)->key >> 56) == EDS_EV_FIRE)
                 p->late_fire[j] = 1;
             return EDS_OK;
         }
