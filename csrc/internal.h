@@ -249,6 +249,16 @@ typedef struct {
     /* CURR: 1 while the pending FIRE is a lower bound of the crossing, not the crossing (an
      * inhibitory input, which can only delay it, skipped the prediction); on_fire settles it */
     uint8_t *late_fire;
+    /* COND: the conductances on the population's epoch t0, g1[j] = ge e^{(t - t0) / tau1} and
+     * g2[j] = gi e^{(t - t0) / tau2}, constant between neuron j's inputs, so that an input's decay
+     * is a multiply by factors computed once per input time (cond_epoch in sim.c) for all the
+     * targets at that time. s1[j], s2[j] stay ge, gi at t_last[j] (the start of the table's
+     * advance; state reads decay them): the same values to rounding. The epoch moves at input
+     * times only (t - t0 > EDS__COND_EPOCH min(tau1, tau2)), so any split of a run gives the same
+     * bits. */
+    double *g1, *g2;
+    double ep_t0, ep_t;                 /* epoch; the time of the cached factors (NaN: none) */
+    double ep_f1, ep_f2, ep_r1, ep_r2;  /* e^{-(ep_t - t0) / tau}, e^{(ep_t - t0) / tau} */
     /* CLOCK */
     const eds__clock_ops *clock;
     double *params;
@@ -349,7 +359,8 @@ struct eds_sim {
 #define EDS__RECEPTOR_SHIFT 30
 #define EDS__TARGET_MASK ((1u << EDS__RECEPTOR_SHIFT) - 1u)
 
-/* lut_cond.c: firing prediction used by the run loop; counts into stats. */
+/* lut_cond.c: firing prediction and advance used by the run loop; count into stats. ge == NULL:
+ * v alone (the run loop takes the conductances from their population's epoch, sim.c). */
 int eds__cond_predict(const eds_cond_lut *lut, double v0, double ge0, double gi0, double *when,
                       int *recheck, eds_stats *stats);
 int eds__cond_advance(const eds_cond_lut *lut, double v0, double ge0, double gi0, double dt,
@@ -460,6 +471,9 @@ int eds__control_before_run(eds_sim *sim);          /* first run: prepare; every
 int eds__control_frozen(eds_sim *sim, const uint64_t *pos_of_staged);
 int eds__control_wants_positions(const eds_sim *sim);
 void eds__control_free(eds_sim *sim);
+
+/* sim.c: moves COND population p's epoch to t (its g scaled to it; see eds__pop) */
+void eds__cond_rebase(eds__pop *p, double t);
 
 /* sim.c helpers used by the other files: the 3 sampled values of neuron `local` at time t */
 /* State of neuron `local` at t <= now; arrivals of a fused drive exactly at t count if inclusive. */

@@ -435,8 +435,10 @@ int eds__cond_advance(const eds_cond_lut *l, double v0, double ge0, double gi0, 
         dt -= horizon;
     }
     *v = v_after(l, v0, ge0, gi0, dt, stats);
-    *ge = ge0 * exp(-dt / l->tab.tau_syn_e);
-    *gi = gi0 * exp(-dt / l->tab.tau_syn_i);
+    if (ge) {
+        *ge = ge0 * exp(-dt / l->tab.tau_syn_e);
+        *gi = gi0 * exp(-dt / l->tab.tau_syn_i);
+    }
     return EDS_OK;
 }
 
