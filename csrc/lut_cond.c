@@ -478,10 +478,7 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
         return EDS_OK;
     }
     /* most predictions end at the reject test: it needs the cell alone */
-    uint32_t ke, ki;
-    double ye, yi;
-    if (eds__locate(&l->ge, ge0, &ke, &ye) && eds__locate(&l->gi, gi0, &ki, &yi) &&
-        d0 > l->reject[(uint64_t)ke * (uint64_t)(l->tab.gi_n - 1) + ki]) {
+    if (eds__cond_rejects(l, v0, ge0, gi0)) {
         if (stats)
             stats->n_rejects++;
         goto none;
@@ -490,6 +487,7 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
     traj_locate(&tr, l, v0, ge0, gi0);
     uint32_t k_start = 0;
     if (tr.in_table) {
+        const uint32_t ke = tr.ke, ki = tr.ki;
         /* reach is monotone in ge (up) and gi (down): the cell's corners bound its interior */
         uint64_t ngi = (uint64_t)l->tab.gi_n;
         const float *c[4];

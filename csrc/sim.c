@@ -27,6 +27,7 @@
 #include <math.h>
 
 #include "internal.h"
+#include "numerics.h"
 
 int eds_sim_new(uint64_t seed, eds_sim **out)
 {
@@ -905,6 +906,14 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
                 p->late_fire[j] = 1;
             return EDS_OK;
         }
+    }
+    /* most cond_exp inputs leave the neuron out of reach: predict()'s verdict "never", without
+     * the call (when v_inf <= v_thresh, else that verdict is a RECHECK at the horizon) */
+    if (p->kind == EDS__POP_COND && p->lut->v_inf <= p->lut->tab.v_thresh &&
+        eds__cond_rejects(p->lut, p->v[j], p->s1[j], p->s2[j])) {
+        sim->stats.n_rejects++;
+        eds__nqueue_remove(&sim->nqueue, p->first + j);
+        return EDS_OK;
     }
     return predict(sim, p, j);
 }
