@@ -249,14 +249,14 @@ typedef struct {
     /* CURR: 1 while the pending FIRE is a lower bound of the crossing, not the crossing (an
      * inhibitory input, which can only delay it, skipped the prediction); on_fire settles it */
     uint8_t *late_fire;
-    /* COND: the conductances on the population's epoch t0, g1[j] = ge e^{(t - t0) / tau1} and
-     * g2[j] = gi e^{(t - t0) / tau2}, constant between neuron j's inputs, so that an input's decay
-     * is a multiply by factors computed once per input time (cond_epoch in sim.c) for all the
-     * targets at that time. s1[j], s2[j] stay ge, gi at t_last[j] (the start of the table's
-     * advance; state reads decay them): the same values to rounding. The epoch moves at input
-     * times only (t - t0 > EDS__COND_EPOCH min(tau1, tau2)), so any split of a run gives the same
-     * bits. */
-    double *g1, *g2;
+    /* COND: the conductances on the population's epoch t0, g[2 j] = ge e^{(t - t0) / tau1} and
+     * g[2 j + 1] = gi e^{(t - t0) / tau2} (side by side: one cache line per input), constant
+     * between neuron j's inputs, so that an input's decay is a multiply by factors computed once
+     * per input time (cond_epoch in sim.c) for all the targets at that time. s1[j], s2[j] stay
+     * ge, gi at t_last[j] (the start of the table's advance; state reads decay them): the same
+     * values to rounding. The epoch moves at event times only (t - t0 > EDS__COND_EPOCH
+     * min(tau1, tau2)), so any split of a run gives the same bits. */
+    double *g;
     double ep_t0, ep_t;                 /* epoch; the time of the cached factors (NaN: none) */
     double ep_f1, ep_f2, ep_r1, ep_r2;  /* e^{-(ep_t - t0) / tau}, e^{(ep_t - t0) / tau} */
     /* CLOCK */

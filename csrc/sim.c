@@ -59,8 +59,7 @@ static void pop_free(eds__pop *p)
     free(p->refr_until);
     free(p->gen);
     free(p->late_fire);
-    free(p->g1);
-    free(p->g2);
+    free(p->g);
     free(p->refrac.ev);
     eds__xd_free(p);
     if (p->times)
@@ -219,8 +218,8 @@ void eds__cond_rebase(eds__pop *p, double t)
 {
     double f1 = exp(-(t - p->ep_t0) / p->tau1), f2 = exp(-(t - p->ep_t0) / p->tau2);
     for (uint32_t j = 0; j < p->n; j++) {
-        p->g1[j] *= f1;
-        p->g2[j] *= f2;
+        p->g[2 * j] *= f1;
+        p->g[2 * j + 1] *= f2;
     }
     p->ep_t0 = t;
     p->ep_t = NAN;
@@ -391,9 +390,8 @@ int eds_sim_add_cond_exp(eds_sim *sim, const eds_cond_lut *lut, uint32_t n, uint
     p->tau2 = lut->tab.tau_syn_i;
     p->v_reset = lut->tab.v_reset;
     p->tau_refrac = lut->tab.tau_refrac;
-    p->g1 = calloc(n, sizeof(double));
-    p->g2 = calloc(n, sizeof(double));
-    if (!p->g1 || !p->g2) {
+    p->g = calloc(2 * (size_t)n, sizeof(double));
+    if (!p->g) {
         sim->failed = 1;
         return EDS_NOMEM;
     }
@@ -635,10 +633,10 @@ int eds_sim_set_state(eds_sim *sim, uint32_t first, uint32_t n, const double *v,
         p->v[j] = v[i];
         p->s1[j] = s1[i];
         p->s2[j] = s2[i];
-        if (p->g1) {
+        if (p->g) {
             cond_epoch(p, sim->now);
-            p->g1[j] = s1[i] * p->ep_r1;
-            p->g2[j] = s2[i] * p->ep_r2;
+            p->g[2 * j] = s1[i] * p->ep_r1;
+            p->g[2 * j + 1] = s2[i] * p->ep_r2;
         }
         p->t_last[j] = sim->now;
         p->refr_until[j] = -INFINITY;
@@ -736,10 +734,10 @@ static int send_spike(eds_sim *sim, uint32_t id, double t)
 static inline void decay_synapses(eds__pop *p, uint32_t j, double t)
 {
     double dt = t - p->t_last[j];
-    if (dt > 0.0 && p->g1) {
+    if (dt > 0.0 && p->g) {
         cond_epoch(p, t);
-        p->s1[j] = p->g1[j] * p->ep_f1;
-        p->s2[j] = p->g2[j] * p->ep_f2;
+        p->s1[j] = p->g[2 * j] * p->ep_f1;
+        p->s2[j] = p->g[2 * j + 1] * p->ep_f2;
     } else if (dt > 0.0 && p->kind != EDS__POP_DELTA) { /* IF_curr_delta's s1, s2 are always 0 */
         p->s1[j] *= exp(-dt / p->tau1);
         p->s2[j] *= exp(-dt / p->tau2);
@@ -750,7 +748,7 @@ static inline void decay_synapses(eds__pop *p, uint32_t j, double t)
 /* Event-driven neuron j (not IF_curr_delta) brought to t >= t_last[j] without input. */
 static int advance_to(eds_sim *sim, eds__pop *p, uint32_t j, double t)
 {
-    if (p->g1) {
+    if (p->g) {
         EDS_CHECK(eds__cond_advance(p->lut, p->v[j], p->s1[j], p->s2[j], t - p->t_last[j],
                                     &p->v[j], NULL, NULL, &sim->stats));
         decay_synapses(p, j, t);
@@ -769,12 +767,12 @@ static inline void add_input(eds__pop *p, uint32_t j, double t, int inhibitory, 
         p->s2[j] += w;
     else
         p->s1[j] += w;
-    if (p->g1) {
+    if (p->g) {
         cond_epoch(p, t);
         if (inhibitory)
-            p->g2[j] += w * p->ep_r2;
+            p->g[2 * j + 1] += w * p->ep_r2;
         else
-            p->g1[j] += w * p->ep_r1;
+            p->g[2 * j] += w * p->ep_r1;
     }
 }
 
