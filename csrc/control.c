@@ -244,6 +244,7 @@ int eds_sim_set_cond_lut(eds_sim *sim, uint32_t first, const eds_cond_lut *lut)
         return EDS_INVALID;
     int rc = bring_to_now(sim, p);
     if (rc == EDS_OK) {
+        eds__cond_rebase(p, sim->now); /* g = the conductances now, valid under any tau */
         p->lut = lut;
         p->tau1 = lut->tab.tau_syn_e;
         p->tau2 = lut->tab.tau_syn_i;

@@ -277,13 +277,24 @@ typedef struct {
     /* CURR: 1 while the pending FIRE is a lower bound of the crossing, not the crossing (an
      * inhibitory input, which can only delay it, skipped the prediction); on_fire settles it */
     uint8_t *late_fire;
+    /* An input's decays as products of factors on the population's epoch ep_t0, computed once
+     * per input time (ep_t: the time of the cached factors, NaN: none) for all its targets. The
+     * epoch moves at event times only, so any split of a run gives the same bits. */
+    double ep_t0, ep_t;
+    /* COND: g[2 j] = ge e^{(t - t0) / tau1} and g[2 j + 1] = gi e^{(t - t0) / tau2} (side by
+     * side: one cache line per input), constant between neuron j's inputs (cond_epoch in sim.c).
+     * s1[j], s2[j] stay ge, gi at t_last[j] (the start of the table's advance; state reads decay
+     * them): the same values to rounding. The epoch moves once t - t0 > EDS__COND_EPOCH
+     * min(tau1, tau2). */
+    double *g;
+    double ep_f1, ep_f2, ep_r1, ep_r2;  /* e^{-(ep_t - t0) / tau}, e^{(ep_t - t0) / tau} */
     /* CURR in the separated form: an input's e^{-(t - t_last)/tau_x} (x = m, e, i) is the product
      * of e^{-(t - t0)/tau_x}, shared by all inputs at t, and the cell's e^{(t_last - t0)/tau_x},
      * kept from its last input: ep_g[3 j + x], valid while ep_at[j] == t_last[j] (sim.c
      * curr_advance). t0 moves (invalidating every cell's) once t - t0 exceeds CURR_EPOCH times
-     * the fastest time constant, at inputs only, so any split of a run gives the same bits. */
+     * the fastest time constant, at inputs only. */
     double *ep_g, *ep_at;
-    double ep_t0, ep_t, ep_h[3], ep_gt[3]; /* t0; the last input time t and its factors */
+    double ep_h[3], ep_gt[3];           /* the factors at ep_t */
     /* CLOCK */
     const eds__clock_ops *clock;
     double *params;
@@ -384,7 +395,8 @@ struct eds_sim {
 #define EDS__RECEPTOR_SHIFT 30
 #define EDS__TARGET_MASK ((1u << EDS__RECEPTOR_SHIFT) - 1u)
 
-/* lut_cond.c: firing prediction used by the run loop; counts into stats. */
+/* lut_cond.c: firing prediction and advance used by the run loop; count into stats. ge == NULL:
+ * v alone (the run loop takes the conductances from their population's epoch, sim.c). */
 int eds__cond_predict(const eds_cond_lut *lut, double v0, double ge0, double gi0, double *when,
                       int *recheck, eds_stats *stats);
 int eds__cond_advance(const eds_cond_lut *lut, double v0, double ge0, double gi0, double dt,
@@ -495,6 +507,9 @@ int eds__control_before_run(eds_sim *sim);          /* first run: prepare; every
 int eds__control_frozen(eds_sim *sim, const uint64_t *pos_of_staged);
 int eds__control_wants_positions(const eds_sim *sim);
 void eds__control_free(eds_sim *sim);
+
+/* sim.c: moves COND population p's epoch to t (its g scaled to it; see eds__pop) */
+void eds__cond_rebase(eds__pop *p, double t);
 
 /* sim.c helpers used by the other files: the 3 sampled values of neuron `local` at time t */
 /* State of neuron `local` at t <= now; arrivals of a fused drive exactly at t count if inclusive. */

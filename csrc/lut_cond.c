@@ -4,7 +4,7 @@
  * elapsed time, and the prediction of the next threshold crossing. It knows nothing of queues.
  *
  * The model's structure makes v exact in itself: v(t) = v0 P(t) + Q(ge0, gi0, t), with P closed
- * form and Q tabulated on float-exponent axes. Between time nodes v is the cubic Hermite
+ * form (at time nodes, by the inline eds__exp: within an ulp of libm's, and no call) and Q tabulated on float-exponent axes. Between time nodes v is the cubic Hermite
  * interpolant built from v and dv/dt (the ODE itself) at both nodes; across conductance nodes Q
  * is interpolated by tensor-product cubic Lagrange on a 4x4 stencil. Advance and prediction use
  * the very same interpolant, so a predicted crossing is a crossing of the trajectory that advance
@@ -338,7 +338,7 @@ static double traj_q(traj *tr, uint32_t k)
 static void traj_node(traj *tr, uint32_t k, double *v, double *dv)
 {
     const eds_cond_lut *l = tr->l;
-    double p = exp(-a_node(tr, k));
+    double p = eds__exp(-a_node(tr, k));
     double vv = tr->v0 * p + traj_q(tr, k);
     *v = vv;
     *dv = dv_dt(l, vv, tr->ge0 * l->decay_e[k], tr->gi0 * l->decay_i[k]);
@@ -405,8 +405,8 @@ static double v_after(const eds_cond_lut *l, double v0, double ge0, double gi0, 
         double ge_tau = ge0 * p->tau_syn_e, gi_tau = gi0 * p->tau_syn_i;
         double aa = l->t_tau_m[k] + (ge_tau * l->rise_e[k] + gi_tau * l->rise_i[k]) / p->cm;
         double ab = l->t_tau_m[k + 1] + (ge_tau * l->rise_e[k + 1] + gi_tau * l->rise_i[k + 1]) / p->cm;
-        va = v0 * exp(-aa) + q[0];
-        vb = v0 * exp(-ab) + q[1];
+        va = v0 * eds__exp(-aa) + q[0];
+        vb = v0 * eds__exp(-ab) + q[1];
         da = dv_dt(l, va, ge0 * l->decay_e[k], gi0 * l->decay_i[k]);
         db = dv_dt(l, vb, ge0 * l->decay_e[k + 1], gi0 * l->decay_i[k + 1]);
     } else {
@@ -435,8 +435,10 @@ int eds__cond_advance(const eds_cond_lut *l, double v0, double ge0, double gi0, 
         dt -= horizon;
     }
     *v = v_after(l, v0, ge0, gi0, dt, stats);
-    *ge = ge0 * exp(-dt / l->tab.tau_syn_e);
-    *gi = gi0 * exp(-dt / l->tab.tau_syn_i);
+    if (ge) {
+        *ge = ge0 * exp(-dt / l->tab.tau_syn_e);
+        *gi = gi0 * exp(-dt / l->tab.tau_syn_i);
+    }
     return EDS_OK;
 }
 
@@ -476,10 +478,7 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
         return EDS_OK;
     }
     /* most predictions end at the reject test: it needs the cell alone */
-    uint32_t ke, ki;
-    double ye, yi;
-    if (eds__locate(&l->ge, ge0, &ke, &ye) && eds__locate(&l->gi, gi0, &ki, &yi) &&
-        d0 > l->reject[(uint64_t)ke * (uint64_t)(l->tab.gi_n - 1) + ki]) {
+    if (eds__cond_rejects(l, v0, ge0, gi0)) {
         if (stats)
             stats->n_rejects++;
         goto none;
@@ -488,6 +487,7 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
     traj_locate(&tr, l, v0, ge0, gi0);
     uint32_t k_start = 0;
     if (tr.in_table) {
+        const uint32_t ke = tr.ke, ki = tr.ki;
         /* reach is monotone in ge (up) and gi (down): the cell's corners bound its interior */
         uint64_t ngi = (uint64_t)l->tab.gi_n;
         const float *c[4];

@@ -40,6 +40,18 @@ static inline int eds__locate(const eds__axis *a, double x, uint32_t *k, double 
     return 1;
 }
 
+/* Whether the reach bound alone proves that IF_cond_exp start (v, ge, gi) never reaches threshold
+ * without input: below it by more than the largest corner reach of its (ge, gi) table cell, plus
+ * the margin (lut->reject). eds__cond_predict's first test, and the run loop's shortcut past it.
+ * A NaN never passes. */
+static inline int eds__cond_rejects(const eds_cond_lut *l, double v, double ge, double gi)
+{
+    uint32_t ke, ki;
+    double ye, yi, d0 = l->tab.v_thresh - v;
+    return d0 > 0.0 && eds__locate(&l->ge, ge, &ke, &ye) && eds__locate(&l->gi, gi, &ki, &yi) &&
+           d0 > l->reject[(uint64_t)ke * (uint64_t)(l->tab.gi_n - 1) + ki];
+}
+
 /* Cubic Hermite interpolant at s in [0, 1] of values v0, v1 and slopes d0, d1 over a width h. */
 static inline double eds__hermite(double v0, double d0, double v1, double d1, double h, double s)
 {

@@ -59,6 +59,7 @@ static void pop_free(eds__pop *p)
     free(p->refr_until);
     free(p->gen);
     free(p->late_fire);
+    free(p->g);
     free(p->refrac.ev);
     free(p->ep_g);
     free(p->ep_at);
@@ -213,6 +214,33 @@ static int add_pop(eds_sim *sim, int kind, uint32_t n, eds__pop **out, uint32_t 
 }
 
 /* ---- event-driven neurons ---- */
+
+#define EDS__COND_EPOCH 32.0
+
+void eds__cond_rebase(eds__pop *p, double t)
+{
+    double f1 = exp(-(t - p->ep_t0) / p->tau1), f2 = exp(-(t - p->ep_t0) / p->tau2);
+    for (uint32_t j = 0; j < p->n; j++) {
+        p->g[2 * j] *= f1;
+        p->g[2 * j + 1] *= f2;
+    }
+    p->ep_t0 = t;
+    p->ep_t = NAN;
+}
+
+/* The epoch factors of COND population p at t >= its epoch, cached for the inputs at the same t. */
+static inline void cond_epoch(eds__pop *p, double t)
+{
+    if (t == p->ep_t)
+        return;
+    if (t - p->ep_t0 > EDS__COND_EPOCH * (p->tau1 < p->tau2 ? p->tau1 : p->tau2))
+        eds__cond_rebase(p, t);
+    p->ep_f1 = exp(-(t - p->ep_t0) / p->tau1);
+    p->ep_f2 = exp(-(t - p->ep_t0) / p->tau2);
+    p->ep_r1 = exp((t - p->ep_t0) / p->tau1);
+    p->ep_r2 = exp((t - p->ep_t0) / p->tau2);
+    p->ep_t = t;
+}
 
 /* (v, s1, s2) of event-driven neuron j after dt >= 0 without input or refractoriness. */
 static int ev_advance(const eds__pop *p, uint32_t j, double dt, double *v, double *s1, double *s2,
@@ -438,6 +466,14 @@ int eds_sim_add_cond_exp(eds_sim *sim, const eds_cond_lut *lut, uint32_t n, uint
     p->tau2 = lut->tab.tau_syn_i;
     p->v_reset = lut->tab.v_reset;
     p->tau_refrac = lut->tab.tau_refrac;
+    p->g = calloc(2 * (size_t)n, sizeof(double));
+    if (!p->g) {
+        sim->failed = 1;
+        return EDS_NOMEM;
+    }
+    sim->stats.bytes_neurons += (uint64_t)n * 2 * sizeof(double);
+    p->ep_t0 = sim->now;
+    p->ep_t = NAN;
     return alloc_event_driven(sim, p, lut->tab.v_rest);
 }
 
@@ -680,6 +716,11 @@ int eds_sim_set_state(eds_sim *sim, uint32_t first, uint32_t n, const double *v,
         p->v[j] = v[i];
         p->s1[j] = s1[i];
         p->s2[j] = s2[i];
+        if (p->g) {
+            cond_epoch(p, sim->now);
+            p->g[2 * j] = s1[i] * p->ep_r1;
+            p->g[2 * j + 1] = s2[i] * p->ep_r2;
+        }
         p->t_last[j] = sim->now;
         p->refr_until[j] = -INFINITY;
         rc = predict(sim, p, j);
@@ -776,11 +817,46 @@ static int send_spike(eds_sim *sim, uint32_t id, double t)
 static inline void decay_synapses(eds__pop *p, uint32_t j, double t)
 {
     double dt = t - p->t_last[j];
-    if (dt > 0.0 && p->kind != EDS__POP_DELTA) { /* IF_curr_delta's s1, s2 are always 0 */
+    if (dt > 0.0 && p->g) {
+        cond_epoch(p, t);
+        p->s1[j] = p->g[2 * j] * p->ep_f1;
+        p->s2[j] = p->g[2 * j + 1] * p->ep_f2;
+    } else if (dt > 0.0 && p->kind != EDS__POP_DELTA) { /* IF_curr_delta's s1, s2 are always 0 */
         p->s1[j] *= exp(-dt / p->tau1);
         p->s2[j] *= exp(-dt / p->tau2);
     }
     p->t_last[j] = t;
+}
+
+/* Event-driven neuron j (not IF_curr_delta) brought to t >= t_last[j] without input. */
+static int advance_to(eds_sim *sim, eds__pop *p, uint32_t j, double t)
+{
+    if (p->g) {
+        EDS_CHECK(eds__cond_advance(p->lut, p->v[j], p->s1[j], p->s2[j], t - p->t_last[j],
+                                    &p->v[j], NULL, NULL, &sim->stats));
+        decay_synapses(p, j, t);
+        return EDS_OK;
+    }
+    EDS_CHECK(ev_advance(p, j, t - p->t_last[j], &p->v[j], &p->s1[j], &p->s2[j], &sim->stats));
+    p->t_last[j] = t;
+    return EDS_OK;
+}
+
+/* Adds w to synaptic variable s2 (inhibitory) or s1 of neuron j, brought to t by
+ * decay_synapses or advance_to. */
+static inline void add_input(eds__pop *p, uint32_t j, double t, int inhibitory, double w)
+{
+    if (inhibitory)
+        p->s2[j] += w;
+    else
+        p->s1[j] += w;
+    if (p->g) {
+        cond_epoch(p, t);
+        if (inhibitory)
+            p->g[2 * j + 1] += w * p->ep_r2;
+        else
+            p->g[2 * j] += w * p->ep_r1;
+    }
 }
 
 /* FIRE, REFRAC_END and RECHECK come from the neuron queue: always current, never stale. */
@@ -792,9 +868,7 @@ static int on_fire(eds_sim *sim, const eds__event *e)
         eds__xd_fired(p, j);
     if (p->late_fire && p->late_fire[j]) {
         /* keyed before the crossing by a skipped prediction (input_event_driven): predict now */
-        EDS_CHECK(ev_advance(p, j, e->t - p->t_last[j], &p->v[j], &p->s1[j], &p->s2[j],
-                             &sim->stats));
-        p->t_last[j] = e->t;
+        EDS_CHECK(advance_to(sim, p, j, e->t));
         return predict(sim, p, j);
     }
     decay_synapses(p, j, e->t);
@@ -835,8 +909,7 @@ static int on_recheck(eds_sim *sim, const eds__event *e)
             return on_fire(sim, e);
         return predict(sim, p, j);
     }
-    EDS_CHECK(ev_advance(p, j, e->t - p->t_last[j], &p->v[j], &p->s1[j], &p->s2[j], &sim->stats));
-    p->t_last[j] = e->t;
+    EDS_CHECK(advance_to(sim, p, j, e->t));
     return predict(sim, p, j);
 }
 
@@ -874,12 +947,8 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
     if (t < p->refr_until[j]) {
         /* refractory: v is clamped; synaptic variables keep integrating (voltage jumps are lost) */
         decay_synapses(p, j, t);
-        if (p->kind != EDS__POP_DELTA) {
-            if (inhibitory)
-                p->s2[j] += w;
-            else
-                p->s1[j] += w;
-        }
+        if (p->kind != EDS__POP_DELTA)
+            add_input(p, j, t, inhibitory, w);
         return EDS_OK;
     }
     if (p->kind == EDS__POP_DELTA) {
@@ -902,15 +971,12 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
         eds__nqueue_remove(&sim->nqueue, p->first + j);
         return EDS_OK;
     }
-    if (p->kind == EDS__POP_CURR && p->exact.separated) {
+    if (p->kind == EDS__POP_CURR && p->exact.separated)
         EDS_CHECK(curr_advance(p, j, t));
-    } else {
-        EDS_CHECK(ev_advance(p, j, t - p->t_last[j], &p->v[j], &p->s1[j], &p->s2[j],
-                             &sim->stats));
-        p->t_last[j] = t;
-    }
+    else
+        EDS_CHECK(advance_to(sim, p, j, t));
+    add_input(p, j, t, inhibitory, w);
     if (inhibitory) {
-        p->s2[j] += w;
         /* a cond_exp neuron with nothing pending could not fire and still cannot */
         if (p->kind == EDS__POP_COND && !eds__nqueue_has(&sim->nqueue, p->first + j) &&
             eds__cond_stays_silent(p->lut, p->v[j], w))
@@ -924,8 +990,14 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
                 p->late_fire[j] = 1;
             return EDS_OK;
         }
-    } else {
-        p->s1[j] += w;
+    }
+    /* most cond_exp inputs leave the neuron out of reach: predict()'s verdict "never", without
+     * the call (when v_inf <= v_thresh, else that verdict is a RECHECK at the horizon) */
+    if (p->kind == EDS__POP_COND && p->lut->v_inf <= p->lut->tab.v_thresh &&
+        eds__cond_rejects(p->lut, p->v[j], p->s1[j], p->s2[j])) {
+        sim->stats.n_rejects++;
+        eds__nqueue_remove(&sim->nqueue, p->first + j);
+        return EDS_OK;
     }
     return predict(sim, p, j);
 }

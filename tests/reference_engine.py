@@ -13,7 +13,7 @@ events keyed by ``(time, kind rank, insertion counter)`` and one event per synap
   below ``DELIVER``'s, so a spike arriving exactly when the refractory period ends finds the
   neuron released;
 * ``DELIVER``: one synapse's weight arrives. A refractory target only sees its conductances decay
-  (``g * exp(-dt / tau)``) and grow, its ``v`` stays clamped at ``v_reset`` and nothing is
+  and grow, its ``v`` stays clamped at ``v_reset`` and nothing is
   predicted; otherwise the target is advanced to the arrival time, the weight added and the next
   crossing predicted;
 * ``RECHECK``: the prediction horizon was reached without a crossing being ruled out: advance to
@@ -32,6 +32,12 @@ of insertion counters) when it has delivered the last synapse of the previous de
 source with explicit spike times enqueues its next spike when it emits the previous one (as a
 Poisson source naturally does), which is what makes equal-time spikes of different sources pop in
 the order the core documents ("insertion order among equal kinds").
+
+Conductance arithmetic. To agree to the last bit, the reference also decays conductances as the
+core does: each population keeps them on an epoch t0, ``ge(t) = G_e exp(-(t - t0) / tau_e)`` with
+``G_e`` changed only by inputs (``+= w exp((t - t0) / tau_e)``) and state sets, and moves t0 to the
+time of a decay, input or state set that finds ``t - t0 > 32 min(tau_e, tau_i)`` (every ``G``
+scaled by ``exp(-(t - t0) / tau)``). State reads decay ``ge`` at ``t_last`` by ``exp(-dt / tau)``.
 
 Poisson streams use numpy's own Philox4x64-10 (``numpy.random.Philox``) as an independent
 implementation of the core's counter-based generator: draw ``k`` of source ``id`` under seed ``s``
@@ -56,6 +62,31 @@ class SemanticsError(Exception):
     """The reference was asked something the simulator semantics forbid."""
 
 
+EPOCH = 32.0  # the core's EDS__COND_EPOCH
+
+
+@dataclass
+class _Epoch:
+    """A population's conductance epoch (see the module docstring)."""
+    tau_e: float
+    tau_i: float
+    t0: float
+    cells: list = field(default_factory=list, repr=False, compare=False)
+
+    def factors(self, t: float) -> tuple[float, float, float, float]:
+        """exp(-(t - t0) / tau) and exp((t - t0) / tau) for tau_e, tau_i, the epoch moved first if
+        t is too far from it."""
+        if t - self.t0 > EPOCH * min(self.tau_e, self.tau_i):
+            fe, fi = math.exp(-(t - self.t0) / self.tau_e), math.exp(-(t - self.t0) / self.tau_i)
+            for nrn in self.cells:
+                nrn.g_e *= fe
+                nrn.g_i *= fi
+            self.t0 = t
+        d = t - self.t0
+        return (math.exp(-d / self.tau_e), math.exp(-d / self.tau_i),
+                math.exp(d / self.tau_e), math.exp(d / self.tau_i))
+
+
 @dataclass
 class _Neuron:
     lut: object
@@ -70,13 +101,32 @@ class _Neuron:
     t_last: float = 0.0
     refr_until: float = -math.inf
     gen: int = 0
+    epoch: _Epoch | None = field(default=None, repr=False, compare=False)
+    g_e: float = 0.0        # ge, gi on the epoch
+    g_i: float = 0.0
 
     def decay_conductances(self, t: float) -> None:
-        dt = t - self.t_last
-        if dt > 0.0:
-            self.ge *= math.exp(-dt / self.tau_e)
-            self.gi *= math.exp(-dt / self.tau_i)
+        if t - self.t_last > 0.0:
+            fe, fi, _, _ = self.epoch.factors(t)
+            self.ge, self.gi = self.g_e * fe, self.g_i * fi
         self.t_last = t
+
+    def advance(self, t: float) -> None:
+        self.v = self.lut.advance(self.v, self.ge, self.gi, t - self.t_last)[0]
+        self.decay_conductances(t)
+
+    def add(self, t: float, inhibitory: bool, w: float) -> None:
+        _, _, re, ri = self.epoch.factors(t)
+        if inhibitory:
+            self.gi += w
+            self.g_i += w * ri
+        else:
+            self.ge += w
+            self.g_e += w * re
+
+    def set_conductances(self, t: float, ge: float, gi: float) -> None:
+        _, _, re, ri = self.epoch.factors(t)
+        self.ge, self.gi, self.g_e, self.g_i = ge, gi, ge * re, gi * ri
 
 
 @dataclass
@@ -170,11 +220,14 @@ class ReferenceSim:
         if not isinstance(params, dict):
             params = params.parameters()
         first = self._new_ids(n)
+        epoch = _Epoch(float(params["tau_syn_E"]), float(params["tau_syn_I"]), self.now)
         for gid in range(first, first + n):
             self._neurons[gid] = _Neuron(
                 lut, float(params["v_rest"]), float(params["v_reset"]),
                 float(params["tau_refrac"]), float(params["tau_syn_E"]),
-                float(params["tau_syn_I"]), v=float(params["v_rest"]), t_last=self.now)
+                float(params["tau_syn_I"]), v=float(params["v_rest"]), t_last=self.now,
+                epoch=epoch)
+            epoch.cells.append(self._neurons[gid])
         for gid in range(first, first + n):
             self._predict(gid)
         return first
@@ -234,7 +287,8 @@ class ReferenceSim:
         gi = np.broadcast_to(np.asarray(gi, dtype=np.float64), v.shape)
         for k in range(v.size):
             nrn = self._neurons[first + k]
-            nrn.v, nrn.ge, nrn.gi = float(v[k]), float(ge[k]), float(gi[k])
+            nrn.v = float(v[k])
+            nrn.set_conductances(self.now, float(ge[k]), float(gi[k]))
             nrn.t_last = self.now
             nrn.refr_until = -math.inf   # setting the state ends any refractory period
             self._predict(first + k)
@@ -382,8 +436,7 @@ class ReferenceSim:
         self._log(t, RECHECK, gid)
         self.stats["n_recheck"] += 1
         nrn = self._neurons[gid]
-        nrn.v, nrn.ge, nrn.gi = nrn.lut.advance(nrn.v, nrn.ge, nrn.gi, t - nrn.t_last)
-        nrn.t_last = t
+        nrn.advance(t)
         self._predict(gid)
 
     def _on_deliver(self, t: float, payload) -> None:
@@ -398,12 +451,8 @@ class ReferenceSim:
             self.stats["n_refractory_deliveries"] += 1
             nrn.decay_conductances(t)       # v stays clamped at v_reset
         else:
-            nrn.v, nrn.ge, nrn.gi = nrn.lut.advance(nrn.v, nrn.ge, nrn.gi, t - nrn.t_last)
-            nrn.t_last = t
-        if inhibitory:
-            nrn.gi += w
-        else:
-            nrn.ge += w
+            nrn.advance(t)
+        nrn.add(t, inhibitory, w)
         if not refractory:
             self._predict(post)
         if s + 1 == len(syns) and k + 1 < len(self._out[pre]):

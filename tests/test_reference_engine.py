@@ -553,6 +553,70 @@ def test_split_runs_and_seeds_are_bit_identical(lut):
     assert totals["poisson_examples"] >= 5, totals
 
 
+def test_conductances_follow_their_closed_form_across_epochs(lut):
+    """The core keeps conductances on a population epoch that moves every 32 min(tau_syn) ms of
+    inputs: over 3 s of inputs (refractory periods included), state sets and a change to a table
+    with other time constants (one cell refractory then), ge and gi read at many times agree with
+    exponential decay stepped from input to input (relative 1e-12), and a run split at those
+    reads ends in the same bits as one without them."""
+    other = dataclasses.replace(MODEL, tau_syn_E=8.0, tau_syn_I=3.0)
+    lut2 = make_lut(other)
+    rng = np.random.default_rng(5)
+    t_lut, end, delay = 2100.0, 3000.0, 1.0
+    t_in = [np.sort(rng.uniform(0.0, end - 10.0, 400)) for _ in range(2)]  # exc, inh sources
+    w = np.float32([[0.02, 0.03], [0.004, 0.05]])                         # [neuron][receptor]
+    reads = np.sort(rng.uniform(0.0, end, 60))
+    # state sets (t: (neuron, v, ge, gi)); neuron 1 fires at once, refractory at t_lut
+    sets = {1200.0: (0, -51.0, 0.01, 0.03), t_lut - 2.0: (1, -45.0, 0.02, 0.01)}
+
+    def run(split_at):
+        sim = Sim(1)
+        n = sim.add_cond_exp(lut, 2)
+        src = sim.add_spike_source(2)
+        for r in (0, 1):
+            sim.add_spike_times(src + r, t_in[r])
+        sim.add_synapses([src, src + 1, src, src + 1], [n, n, n + 1, n + 1],
+                         [w[0, 0], w[0, 1], w[1, 0], w[1, 1]], [delay] * 4, [0, 1, 0, 1])
+        sim.record_spikes(n, 2)
+        got = []
+        for t in sorted(set(split_at) | set(sets) | {t_lut, end}):
+            sim.run(t)
+            if t in sets:
+                k, v, ge, gi = sets[t]
+                sim.set_state(n + k, [v], [ge], [gi])
+            if t == t_lut:
+                sim.set_cond_lut(n, lut2)
+            if t in split_at:
+                got.append(np.array(sim.get_state(n, 2))[1:])  # (ge, gi) x neurons
+        return got, sim.drain_spikes(), np.array(sim.get_state(n, 2)), sim.stats()
+
+    def closed_form(k, r, t):
+        """Conductance r of neuron k at t: from input to input, times e^{-dt / tau}."""
+        events = [(x + delay, 0, float(w[k, r])) for x in t_in[r] if x + delay < t]
+        events += [(t_lut, 1, 0.0)] if t_lut < t else []
+        events += [(ts, 2, x[2 + r]) for ts, x in sets.items() if x[0] == k and ts < t]
+        g, at, tau = 0.0, 0.0, (MODEL.tau_syn_E, MODEL.tau_syn_I)[r]
+        for te, kind, x in sorted(events, key=lambda e: (e[0], -e[1])):
+            g *= math.exp(-(te - at) / tau)
+            at = te
+            if kind == 0:
+                g += x
+            elif kind == 1:
+                tau = (other.tau_syn_E, other.tau_syn_I)[r]
+            else:
+                g = x
+        return g * math.exp(-(t - at) / tau)
+
+    got, spikes, final, stats = run(list(reads))
+    assert stats["n_spikes"] > 20  # refractory periods occur
+    for t, g in zip(reads, got):
+        want = np.array([[closed_form(k, r, t) for k in (0, 1)] for r in (0, 1)])
+        assert np.allclose(g, want, rtol=1e-12, atol=0.0), (t, g, want)
+    _, spikes1, final1, _ = run([])
+    assert np.array_equal(spikes[0], spikes1[0]) and np.array_equal(spikes[1], spikes1[1])
+    assert np.array_equal(final, final1)
+
+
 # ---- sources -------------------------------------------------------------------------------
 
 def test_poisson_trains_match_numpy_philox(lut):
