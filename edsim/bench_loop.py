@@ -208,9 +208,13 @@ def loop_overhead(network: str, n: int, duration: float, slot: float, seed: int)
 
 
 def paced(network: str, n: int, duration: float, slot: float, speed: float, seed: int,
-          **runner_options):
-    """The closed loop paced at ``speed``; returns its :class:`edsim.LoopSummary`."""
+          settle: float = 0.0, **runner_options):
+    """The closed loop paced at ``speed``, after ``settle`` ms run freely (as fast as possible,
+    no loop: the initial state's transient, e.g. the cells set near threshold firing in the
+    first ms, is over); returns its :class:`edsim.LoopSummary`."""
     lp = build(network, n, seed, slot)
+    if settle > 0:
+        lp.net.run_until(settle)
     on_slot, _ = lp.controller(seed)
     runner = edsim.RealTimeRunner(lp.net, slot=slot, speed=speed, outputs=[lp.readout],
                                   **runner_options)
@@ -220,18 +224,20 @@ def paced(network: str, n: int, duration: float, slot: float, speed: float, seed
 def run_all(network: str = "b4", n: int = 10_000, duration: float = 10_000.0, slot: float = 1.0,
             speed: float = 1.0, overload_speed: float = 20.0, overload_duration: float = 2000.0,
             seed: int = 1, idle_steps: int = 20_000, log=None, busy_wait: float = 0.0,
-            priority: int | None = None) -> dict:
+            priority: int | None = None, settle: float = 0.0) -> dict:
     """Every measurement of ``edsim bench-loop``; ``log(msg)`` reports progress."""
     say = log or (lambda msg: None)
     out = {"network": network, "title": NETWORKS[network]["title"], "neurons": n,
            "duration_ms": duration, "slot_ms": slot, "seed": seed, "busy_wait_ms": busy_wait,
+           "settle_ms": settle,
            "load_average_at_start": list(os.getloadavg())}
     say(f"idle network: {idle_steps} steps of {slot:g} ms")
     out["idle"] = idle_step_overhead(idle_steps, slot)
     say(f"{n}-neuron {network} loop as fast as possible, then uninterrupted, {duration:g} ms")
     out["overhead"] = loop_overhead(network, n, duration, slot, seed)
-    say(f"paced at {speed:g}x real time, {duration:g} ms")
-    out["paced"] = paced(network, n, duration, slot, speed, seed, busy_wait=busy_wait,
+    say(f"paced at {speed:g}x real time, {duration:g} ms"
+        + (f" after {settle:g} ms settling" if settle > 0 else ""))
+    out["paced"] = paced(network, n, duration, slot, speed, seed, settle, busy_wait=busy_wait,
                          rt_priority=priority)
     if overload_speed:
         say(f"overloaded: {overload_speed:g}x real time, {overload_duration:g} ms")
@@ -260,7 +266,8 @@ def markdown(r: dict) -> str:
          f"{o['step_ms']['p99']:.3f} ms"),
         ("network", f"{r['title']}, {o['synapses']} synapses, {o['rate_hz']:.1f} Hz, "
          f"{o['input_spikes']} sensor spikes injected"),
-        (f"paced at {p.speed:g}x: RTF", f"{p.realtime_factor:.3g}"),
+        (f"paced at {p.speed:g}x: RTF", f"{p.realtime_factor:.3g}"
+         + (f" (after {r['settle_ms']:g} ms settling)" if r.get("settle_ms") else "")),
         ("paced: deadlines missed", f"{p.deadlines_missed} of {p.slots}"
          + (f" ({p.overran} overran their slot)" if p.deadlines_missed else "")),
         ("paced: lag p50 / p95 / p99 / max (ms)",
@@ -300,8 +307,10 @@ def main(args) -> int:
         value = getattr(args, name)
         if not (math.isfinite(value) and value > 0):
             raise ParameterError(f"--{name} must be > 0 (got {value})")
-    if not (math.isfinite(args.overload_speed) and args.overload_speed >= 0):
-        raise ParameterError(f"--overload-speed must be >= 0 (got {args.overload_speed})")
+    for name in ("overload_speed", "settle"):
+        value = getattr(args, name)
+        if not (math.isfinite(value) and value >= 0):
+            raise ParameterError(f"--{name.replace('_', '-')} must be >= 0 (got {value})")
 
     def log(msg):
         if not args.quiet:
@@ -309,7 +318,7 @@ def main(args) -> int:
 
     r = run_all(args.network, int(args.neurons), args.duration, args.slot, args.speed,
                 args.overload_speed, args.overload_duration, args.seed, args.idle_steps, log,
-                args.busy_wait, args.priority)
+                args.busy_wait, args.priority, args.settle)
     print(markdown(r))
     print(r["paced"].report())
     if "overloaded" in r:
@@ -339,6 +348,8 @@ def add_parser(sub) -> None:
     b.add_argument("--priority", type=int, default=None,
                    help="paced run under SCHED_FIFO at this priority (1-99; needs root or "
                    "CAP_SYS_NICE)")
+    b.add_argument("--settle", type=float, default=0.0,
+                   help="paced run: ms the network runs freely first (its initial transient)")
     b.add_argument("--idle-steps", type=int, default=20_000)
     b.add_argument("--seed", type=int, default=1)
     b.add_argument("--json", default=None, help="write the results as JSON here")

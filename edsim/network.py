@@ -814,6 +814,26 @@ class Network:
         if got is not None:
             rec._add_samples(*got)
 
+    @staticmethod
+    def _select(rec: Recorder, t: np.ndarray, ids: np.ndarray):
+        """The spikes (t, ids: uint32 global) of ``rec``'s neurons, as (t, local index), or None."""
+        lo, hi, contiguous = rec._id_range()
+        if contiguous:  # one subtraction (wrapping below lo) and one comparison
+            local = ids - np.uint32(lo)
+            sel = local < rec.size
+            return (t[sel], local[sel].astype(np.int64)) if sel.any() else None
+        sel = (ids >= lo) & (ids <= hi)
+        if not sel.any():
+            return None
+        gids = ids[sel]
+        pos = np.searchsorted(rec.ids, gids) if np.all(np.diff(rec.ids) > 0) else None
+        if pos is None:
+            order = np.argsort(rec.ids)
+            pos = order[np.searchsorted(rec.ids[order], gids)]
+        pos = np.minimum(pos, rec.size - 1)
+        hit = rec.ids[pos] == gids
+        return t[sel][hit], pos[hit]
+
     def _route(self, rec: Recorder) -> None:
         """Give ``rec`` its spikes from the log chunks it has not taken, and its pending samples."""
         for sampler, r in self._samplers:
@@ -831,23 +851,9 @@ class Network:
         else:  # one filter for everything a late reader has not taken
             t = np.concatenate([c[0] for c in chunks])
             ids = np.concatenate([c[1] for c in chunks])
-        lo, hi, contiguous = rec._id_range()
-        if contiguous:  # one subtraction (wrapping below lo) and one comparison
-            local = ids - np.uint32(lo)
-            sel = local < rec.size
-            if sel.any():
-                rec._add_spikes(t[sel], local[sel].astype(np.int64))
-        else:
-            sel = (ids >= lo) & (ids <= hi)
-            if sel.any():
-                gids = ids[sel]
-                pos = np.searchsorted(rec.ids, gids) if np.all(np.diff(rec.ids) > 0) else None
-                if pos is None:
-                    order = np.argsort(rec.ids)
-                    pos = order[np.searchsorted(rec.ids[order], gids)]
-                pos = np.minimum(pos, rec.size - 1)
-                hit = rec.ids[pos] == gids
-                rec._add_spikes(t[sel][hit], pos[hit])
+        got = self._select(rec, t, ids)
+        if got is not None:
+            rec._add_spikes(*got)
         # chunks every spike recorder has taken are dropped
         done = min((r._log_pos for r in self._recorders if r._spikes_on), default=end)
         if done > self._log_base:

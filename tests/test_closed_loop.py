@@ -707,3 +707,27 @@ def test_runner_priority_is_validated_applied_and_restored():
     assert os.sched_getscheduler(0) == before
     assert summary.scheduling.startswith(("SCHED_FIFO priority 5", "real-time priority refused"))
     assert summary.slots == 20
+
+
+def test_bench_loop_runs_small_and_settles_before_pacing():
+    from edsim import bench_loop
+
+    r = bench_loop.run_all("b4", n=300, duration=30.0, slot=1.0, speed=1.0, overload_speed=50.0,
+                           overload_duration=20.0, idle_steps=50, settle=5.0)
+    paced, overloaded = r["paced"], r["overloaded"]
+    assert paced.slots == 30 and paced.sim_ms == pytest.approx(30.0)
+    assert overloaded.slots == 20 and r["settle_ms"] == 5.0
+    assert r["overhead"]["identical_spikes"]
+    table = bench_loop.markdown(r)
+    assert "after 5 ms settling" in table and "paced: deadlines missed" in table
+
+
+def test_bench_loop_command_line_rejects_bad_values():
+    import subprocess
+    import sys
+
+    for flag, value in (("--settle", "-1"), ("--overload-speed", "nan"), ("--slot", "0")):
+        run = subprocess.run([sys.executable, "-m", "edsim", "bench-loop", flag, value],
+                             capture_output=True, text=True)
+        assert run.returncode != 0
+        assert f"{flag} must be" in run.stderr and value in run.stderr
