@@ -157,6 +157,36 @@ def test_tonic_cells_refractory_periods_across_parameter_and_state_changes():
     assert np.max(np.abs(t[order] - [t for t, _ in expected])) < 1e-9
 
 
+def recurrent_net(model, v0, syn, src_t, src_syn):
+    """Cells of ``model`` starting at v0, recurrent synapses syn = (pre, post, w mV or nA, d ms)
+    whose sign of w picks the receptor, and spike sources with trains src_t and synapses src_syn
+    = (pre, post, w, d); returns (network, population, its recorder)."""
+    pre, post, w, d = syn
+    net = edsim.Network(seed=0)
+    pop = net.population(len(v0), model, name="cells")
+    pop.initialize(v=v0)
+    src = net.source(edsim.SpikeTimes(src_t), n=len(src_t), name="src")
+    for sel, receptor in ((w > 0, "excitatory"), (w < 0, "inhibitory")):
+        net.connect(pop, pop, edsim.FromList(np.column_stack([pre[sel], post[sel], w[sel], d[sel]])),
+                    receptor_type=receptor)
+    net.connect(src, pop, edsim.FromList(np.column_stack(src_syn)))
+    return net, pop, net.record(pop)
+
+
+def assert_matches_decimal(net, pop, rec, want, v_end):
+    """The recorded spikes are the decimal simulation's (t, j) within 1e-9 ms (an active network),
+    the queues are consistent, and v at the end is its v_end within 1e-9 mV."""
+    want_t = np.array([t for t, _ in want])
+    want_i = np.array([j for _, j in want])
+    got = rec.spikes
+    order = np.lexsort((want_i, want_t))
+    assert len(want) > 100, "the network must be active"
+    assert np.array_equal(got.i, want_i[order])
+    assert np.max(np.abs(got.t - want_t[order])) < 1e-9
+    net._sim.check_queue()  # raises if a heap or the first-cell entries are inconsistent
+    np.testing.assert_allclose(pop.state()["v"], v_end, atol=1e-9)
+
+
 def decimal_delta_network(cell, n, v0, synapses, inputs, duration):
     """Spikes (t, i) of IF_curr_delta cells, event by event in 40-digit decimals.
 
@@ -242,30 +272,15 @@ def test_curr_delta_network_that_fires_on_its_own_matches_decimal_arithmetic(tau
     src_d = rng.uniform(0.5, 2.0, src_pre.size)
     v0 = rng.uniform(-60.0, -50.0, n)
 
-    net = edsim.Network(seed=0)
-    pop = net.population(n, edsim.IF_curr_delta(**cell), name="cells")
-    pop.initialize(v=v0)
-    src = net.source(edsim.SpikeTimes(src_t), n=n_src, name="src")
-    for sel, receptor in ((w > 0, "excitatory"), (w < 0, "inhibitory")):
-        net.connect(pop, pop, edsim.FromList(np.column_stack([pre[sel], post[sel], w[sel], d[sel]])),
-                    receptor_type=receptor)
-    net.connect(src, pop, edsim.FromList(np.column_stack([src_pre, src_post, src_w, src_d])))
-    rec = net.record(pop)
+    net, pop, rec = recurrent_net(edsim.IF_curr_delta(**cell), v0, (pre, post, w, d), src_t,
+                                  (src_pre, src_post, src_w, src_d))
     for k in range(1, 9):  # in steps, so that epochs and run ends interleave
         net.run_until(duration * k / 8)
 
     inputs = [(t + dd, j, ww) for i, j, ww, dd in zip(src_pre, src_post, src_w, src_d)
               for t in src_t[i]]
     want, v_end = decimal_delta_network(cell, n, v0, zip(pre, post, w, d), inputs, duration)
-    want_t = np.array([t for t, _ in want])
-    want_i = np.array([j for _, j in want])
-    got = rec.spikes
-    order = np.lexsort((want_i, want_t))
-    assert len(want) > 100, "the network must be active"
-    assert np.array_equal(got.i, want_i[order])
-    assert np.max(np.abs(got.t - want_t[order])) < 1e-9
-    net._sim.check_queue()  # raises if a heap or the first-cell entries are inconsistent
-    np.testing.assert_allclose(pop.state()["v"], v_end, atol=1e-9)  # read from X in the core
+    assert_matches_decimal(net, pop, rec, want, v_end)  # v read from X in the core
 
 
 
@@ -532,15 +547,8 @@ def test_curr_exp_network_that_fires_on_its_own_matches_decimal_arithmetic(tau_s
     src_d = rng.uniform(0.5, 2.0, src_pre.size)
     v0 = rng.uniform(-60.0, -50.0, n)
 
-    net = edsim.Network(seed=0)
-    pop = net.population(n, edsim.IF_curr_exp(**cell), name="cells")
-    pop.initialize(v=v0)
-    src = net.source(edsim.SpikeTimes(src_t), n=n_src, name="src")
-    for sel, receptor in ((~inh, "excitatory"), (inh, "inhibitory")):
-        net.connect(pop, pop, edsim.FromList(np.column_stack([pre[sel], post[sel], w[sel], d[sel]])),
-                    receptor_type=receptor)
-    net.connect(src, pop, edsim.FromList(np.column_stack([src_pre, src_post, src_w, src_d])))
-    rec = net.record(pop)
+    net, pop, rec = recurrent_net(edsim.IF_curr_exp(**cell), v0, (pre, post, w, d), src_t,
+                                  (src_pre, src_post, src_w, src_d))  # (inh: exactly w < 0)
     for k in range(1, 9):  # in steps, so that epochs and run ends interleave
         net.run_until(duration * k / 8)
         if k == 5:
@@ -550,12 +558,4 @@ def test_curr_exp_network_that_fires_on_its_own_matches_decimal_arithmetic(tau_s
               for t in src_t[i]]
     want, v_end = decimal_curr_exp_network([(0.0, cell), (150.0, later)], n, v0,
                                            zip(pre, post, w, d, inh), inputs, duration)
-    want_t = np.array([t for t, _ in want])
-    want_i = np.array([j for _, j in want])
-    got = rec.spikes
-    order = np.lexsort((want_i, want_t))
-    assert len(want) > 100, "the network must be active"
-    assert np.array_equal(got.i, want_i[order])
-    assert np.max(np.abs(got.t - want_t[order])) < 1e-9
-    net._sim.check_queue()
-    np.testing.assert_allclose(pop.state()["v"], v_end, atol=1e-9)
+    assert_matches_decimal(net, pop, rec, want, v_end)
