@@ -505,14 +505,18 @@ static int add_exact(eds_sim *sim, int kind, const eds_curr_params *params, uint
     p->tau2 = kind == EDS__POP_DELTA ? 1.0 : params->tau_syn_i;
     p->v_reset = params->v_reset;
     p->tau_refrac = params->tau_refrac;
-    if (kind == EDS__POP_DELTA && m.v_inf > params->v_thresh)
-        EDS_CHECK(eds__xd_init(p, sim->now));
+    if (kind == EDS__POP_DELTA && m.v_inf > params->v_thresh && eds__xd_init(p, sim->now)) {
+        sim->failed = 1; /* a half-made population, as below */
+        return EDS_NOMEM;
+    }
     if (kind == EDS__POP_CURR) {
         p->late_fire = calloc(n, 1);
         p->ep_g = malloc(3 * (size_t)n * sizeof(double));
         p->ep_at = malloc(n * sizeof(double));
-        if (!p->late_fire || !p->ep_g || !p->ep_at)
+        if (!p->late_fire || !p->ep_g || !p->ep_at) {
+            sim->failed = 1;
             return EDS_NOMEM;
+        }
         sim->stats.bytes_neurons += (uint64_t)n * (4 * sizeof(double) + 1);
         eds__curr_epoch_reset(p, sim->now);
     }
