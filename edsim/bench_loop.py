@@ -202,6 +202,7 @@ def loop_overhead(network: str, n: int, duration: float, slot: float, seed: int)
             "outside_core_us_median": float(np.median(
                 summary.step_per_slot_ms * 1e3 - np.array(core_s[1:]) * 1e6)),
             "step_ms": summary.step_ms, "identical_spikes": identical,
+            "step_per_slot_ms": summary.step_per_slot_ms,
             "input_spikes": int(times.size), "spikes": n_spikes,
             "rate_hz": n_spikes / n / (duration * 1e-3),
             "synapses": lp.net.stats()["n_synapses"]}
@@ -219,6 +220,19 @@ def paced(network: str, n: int, duration: float, slot: float, speed: float, seed
     runner = edsim.RealTimeRunner(lp.net, slot=slot, speed=speed, outputs=[lp.readout],
                                   **runner_options)
     return runner.run(duration, on_slot)
+
+
+def miss_causes(lag_ms: np.ndarray, paced_ms: np.ndarray, unpaced_ms: np.ndarray,
+                budget_ms: float) -> dict:
+    """The paced run's missed slots against the same slots of the unpaced run of the same
+    simulation (same seed and inputs, so the same events in each slot): a miss whose slot took
+    under half its wall budget unpaced was made late by a stall of the machine (in it or in an
+    earlier slot), not by its own work."""
+    missed = np.nonzero(lag_ms > 0)[0]
+    stalled = [int(k) for k in missed if unpaced_ms[k] < 0.5 * budget_ms]
+    return {"missed": len(missed), "stalled": len(stalled),
+            "work": [(int(k), float(paced_ms[k]), float(unpaced_ms[k]))
+                     for k in missed if k not in stalled]}
 
 
 def run_all(network: str = "b4", n: int = 10_000, duration: float = 10_000.0, slot: float = 1.0,
@@ -239,6 +253,10 @@ def run_all(network: str = "b4", n: int = 10_000, duration: float = 10_000.0, sl
         + (f" after {settle:g} ms settling" if settle > 0 else ""))
     out["paced"] = paced(network, n, duration, slot, speed, seed, settle, busy_wait=busy_wait,
                          rt_priority=priority)
+    if settle == 0:  # (settled, the paced slots are not the unpaced run's)
+        p = out["paced"]
+        out["miss_causes"] = miss_causes(p.lag_per_slot_ms, p.step_per_slot_ms,
+                                         out["overhead"]["step_per_slot_ms"], slot / speed)
     if overload_speed:
         say(f"overloaded: {overload_speed:g}x real time, {overload_duration:g} ms")
         out["overloaded"] = paced(network, n, overload_duration, slot, overload_speed, seed)
@@ -270,6 +288,10 @@ def markdown(r: dict) -> str:
          + (f" (after {r['settle_ms']:g} ms settling)" if r.get("settle_ms") else "")),
         ("paced: deadlines missed", f"{p.deadlines_missed} of {p.slots}"
          + (f" ({p.overran} overran their slot)" if p.deadlines_missed else "")),
+        *([("paced: misses against the same slots unpaced",
+            f"{c['stalled']} took under half a slot unpaced: late through a stall of the machine"
+            + "".join(f"; slot {k}: {a:.2f} ms paced, {b:.2f} ms unpaced" for k, a, b in c["work"]))]
+          if (c := r.get("miss_causes")) and c["missed"] else []),
         ("paced: lag p50 / p95 / p99 / max (ms)",
          " / ".join(f"{p.lag_ms[k]:.3f}" for k in ("p50", "p95", "p99", "max"))),
         ("paced: shed", "nothing" if not p.shed_anything else
@@ -291,6 +313,7 @@ def markdown(r: dict) -> str:
 def as_json(r: dict) -> dict:
     """``run_all``'s result with the summaries as plain data."""
     out = dict(r)
+    out["overhead"] = {k: v for k, v in r["overhead"].items() if k != "step_per_slot_ms"}
     for key in ("paced", "overloaded"):
         if key in out:
             out[key] = out[key].as_dict()
