@@ -169,20 +169,6 @@ enum { LI_CM, LI_TAU_M, LI_V_REST, LI_V_THRESH, LI_V_RESET, LI_TAU_REFRAC, LI_TA
        LI_I_OFFSET, LI_N_PARAMS };
 enum { LD_I_OFFSET = LI_TAU_E, LD_N_PARAMS };
 
-static int lif_curr_check(const double *p)
-{
-    if (!(p[LI_CM] > 0 && p[LI_TAU_M] > 0 && p[LI_TAU_E] > 0 && p[LI_TAU_I] > 0 &&
-          p[LI_TAU_REFRAC] >= 0 && p[LI_V_RESET] < p[LI_V_THRESH]))
-        return EDS_INVALID;
-    return EDS_OK;
-}
-
-static void lif_curr_init(const double *p, double *x)
-{
-    x[0] = p[LI_V_REST];
-    x[1] = x[2] = x[3] = 0.0;
-}
-
 /* v's response to a current decaying with tau_s from 1 nA at 0, times cm: e^{-t/tau_m}
  * (e^{t d} - 1) / d with d = 1/tau_m - 1/tau_s (t e^{-t/tau_m} at d = 0; expm1 keeps it exact
  * near there) */
@@ -212,12 +198,13 @@ static double lif_curr_v(const double *p, double v, double ie, double ii, double
             ii * curr_kernel(h, p[LI_TAU_M], p[LI_TAU_I])) / p[LI_CM];
 }
 
-/* the step, inputs and projection are lif_cond's: the same state layout, and the parameters the
- * step reads at the same places */
-_Static_assert((int)LI_V_THRESH == (int)LC_V_THRESH && (int)LI_V_RESET == (int)LC_V_RESET &&
-                   (int)LI_TAU_REFRAC == (int)LC_TAU_REFRAC && (int)LI_TAU_E == (int)LC_TAU_E &&
-                   (int)LI_TAU_I == (int)LC_TAU_I,
-               "lif_curr shares lif_cond's step and input");
+/* the check, initial state, step, inputs and projection are lif_cond's: the same state layout,
+ * and the parameters they read at the same places */
+_Static_assert((int)LI_CM == (int)LC_CM && (int)LI_TAU_M == (int)LC_TAU_M &&
+                   (int)LI_V_REST == (int)LC_V_REST && (int)LI_V_THRESH == (int)LC_V_THRESH &&
+                   (int)LI_V_RESET == (int)LC_V_RESET && (int)LI_TAU_REFRAC == (int)LC_TAU_REFRAC &&
+                   (int)LI_TAU_E == (int)LC_TAU_E && (int)LI_TAU_I == (int)LC_TAU_I,
+               "lif_curr shares lif_cond's check, init, step and input");
 
 static void lif_curr_step(const double *p, double *x, double h, int *spiked, double *offset)
 {
@@ -225,7 +212,7 @@ static void lif_curr_step(const double *p, double *x, double h, int *spiked, dou
 }
 
 static const eds__clock_ops lif_curr = {"IF_curr_exp (clock-driven)", LI_N_PARAMS, 4,
-                                        lif_curr_check, lif_curr_init, lif_curr_step,
+                                        lif_cond_check, lif_cond_init, lif_curr_step,
                                         lif_cond_input, lif_cond_project, NULL};
 
 static int lif_delta_check(const double *p)
