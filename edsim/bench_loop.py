@@ -16,8 +16,11 @@ wall time per step spent outside the core's run loop (the runner, draining and r
 the controller, injecting), and the closed loop as fast as possible minus one uninterrupted run of
 the same network given the same inputs up front, per step (the two must give identical spikes;
 this difference is noisy on a shared machine); a paced run (speed 1 = real time):
-real-time factor, lag percentiles, deadlines missed, what was shed; and an overloaded run (high
-speed factor) showing the shedding levels in order.
+real-time factor, lag percentiles, deadlines missed (each set against the same slot of the
+unpaced run: its own work, or a stall of the machine), what was shed; the machine's own stalls
+(a loop that only reads the clock); and an overloaded run (high speed factor) showing the
+shedding levels in order. The loop starts after ``settle`` ms (default 100) run freely, as an
+experiment would start on a network past its initial transient; the unpaced run settles the same.
 """
 
 from __future__ import annotations
@@ -168,9 +171,13 @@ def idle_step_overhead(n_steps: int = 20_000, slot: float = 1.0) -> dict:
             "step_us_p99": float(np.percentile(loop, 99) * us)}
 
 
-def loop_overhead(network: str, n: int, duration: float, slot: float, seed: int) -> dict:
-    """The closed loop as fast as possible vs one uninterrupted run with its inputs up front."""
+def loop_overhead(network: str, n: int, duration: float, slot: float, seed: int,
+                  settle: float = 0.0) -> dict:
+    """The closed loop as fast as possible vs one uninterrupted run with its inputs up front,
+    both after ``settle`` ms run freely (as :func:`paced`, so its slots are the paced run's)."""
     lp = build(network, n, seed, slot)
+    if settle > 0:
+        lp.net.run_until(settle)
     on_slot, injected = lp.controller(seed)
     runner = edsim.RealTimeRunner(lp.net, slot=slot, speed=None, outputs=[lp.readout])
     sim, core_s = lp.net._sim, []
@@ -189,6 +196,8 @@ def loop_overhead(network: str, n: int, duration: float, slot: float, seed: int)
     times = np.concatenate([t for t, _ in injected]) if injected else np.zeros(0)
     index = np.concatenate([i for _, i in injected]) if injected else np.zeros(0, np.int64)
     replay = build(network, n, seed, slot, inputs=(times, index))
+    if settle > 0:
+        replay.net.run_until(settle)
     t0 = time.perf_counter()
     replay.net.run(duration)
     whole_s = time.perf_counter() - t0
@@ -222,6 +231,31 @@ def paced(network: str, n: int, duration: float, slot: float, speed: float, seed
     return runner.run(duration, on_slot)
 
 
+def machine_stalls(seconds: float, clock=time.perf_counter) -> dict:
+    """What the machine takes from a process that only reads the clock for ``seconds``: the gaps
+    between consecutive reads over 0.2 ms (a read takes about 0.1 µs). No loop can meet a
+    deadline across such a gap, whatever it computes, so they bound what pacing can promise
+    here. Involuntary context switches in the same interval tell the operating system's
+    scheduler (it counts them) from time taken below it (a hypervisor, interrupts)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
+    gaps = []
+    prev = clock()
+    end = prev + seconds
+    while prev < end:
+        now = clock()
+        if now - prev > 2e-4:
+            gaps.append(now - prev)
+        prev = now
+    switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw - before
+    g = np.array(gaps) * 1e3
+    return {"seconds": seconds, "gaps_over_0.2ms": int(g.size),
+            "gaps_over_0.5ms": int(np.sum(g > 0.5)), "gaps_over_1ms": int(np.sum(g > 1.0)),
+            "longest_ms": float(g.max()) if g.size else 0.0,
+            "involuntary_context_switches": int(switches)}
+
+
 def miss_causes(lag_ms: np.ndarray, paced_ms: np.ndarray, unpaced_ms: np.ndarray,
                 budget_ms: float) -> dict:
     """The paced run's missed slots against the same slots of the unpaced run of the same
@@ -238,7 +272,7 @@ def miss_causes(lag_ms: np.ndarray, paced_ms: np.ndarray, unpaced_ms: np.ndarray
 def run_all(network: str = "b4", n: int = 10_000, duration: float = 10_000.0, slot: float = 1.0,
             speed: float = 1.0, overload_speed: float = 20.0, overload_duration: float = 2000.0,
             seed: int = 1, idle_steps: int = 20_000, log=None, busy_wait: float = 0.0,
-            priority: int | None = None, settle: float = 0.0) -> dict:
+            priority: int | None = None, settle: float = 100.0, probe: float = 10.0) -> dict:
     """Every measurement of ``edsim bench-loop``; ``log(msg)`` reports progress."""
     say = log or (lambda msg: None)
     out = {"network": network, "title": NETWORKS[network]["title"], "neurons": n,
@@ -247,16 +281,18 @@ def run_all(network: str = "b4", n: int = 10_000, duration: float = 10_000.0, sl
            "load_average_at_start": list(os.getloadavg())}
     say(f"idle network: {idle_steps} steps of {slot:g} ms")
     out["idle"] = idle_step_overhead(idle_steps, slot)
-    say(f"{n}-neuron {network} loop as fast as possible, then uninterrupted, {duration:g} ms")
-    out["overhead"] = loop_overhead(network, n, duration, slot, seed)
-    say(f"paced at {speed:g}x real time, {duration:g} ms"
-        + (f" after {settle:g} ms settling" if settle > 0 else ""))
-    out["paced"] = paced(network, n, duration, slot, speed, seed, settle, busy_wait=busy_wait,
-                         rt_priority=priority)
-    if settle == 0:  # (settled, the paced slots are not the unpaced run's)
-        p = out["paced"]
-        out["miss_causes"] = miss_causes(p.lag_per_slot_ms, p.step_per_slot_ms,
-                                         out["overhead"]["step_per_slot_ms"], slot / speed)
+    after = f" after {settle:g} ms settling" if settle > 0 else ""
+    say(f"{n}-neuron {network} loop as fast as possible, then uninterrupted, {duration:g} ms"
+        + after)
+    out["overhead"] = loop_overhead(network, n, duration, slot, seed, settle)
+    say(f"paced at {speed:g}x real time, {duration:g} ms" + after)
+    out["paced"] = p = paced(network, n, duration, slot, speed, seed, settle,
+                             busy_wait=busy_wait, rt_priority=priority)
+    out["miss_causes"] = miss_causes(p.lag_per_slot_ms, p.step_per_slot_ms,
+                                     out["overhead"]["step_per_slot_ms"], slot / speed)
+    if probe > 0:
+        say(f"the machine: {probe:g} s of a loop that only reads the clock")
+        out["machine"] = machine_stalls(probe)
     if overload_speed:
         say(f"overloaded: {overload_speed:g}x real time, {overload_duration:g} ms")
         out["overloaded"] = paced(network, n, overload_duration, slot, overload_speed, seed)
@@ -292,6 +328,10 @@ def markdown(r: dict) -> str:
             f"{c['stalled']} took under half a slot unpaced: late through a stall of the machine"
             + "".join(f"; slot {k}: {a:.2f} ms paced, {b:.2f} ms unpaced" for k, a, b in c["work"]))]
           if (c := r.get("miss_causes")) and c["missed"] else []),
+        *([(f"the machine: {m['seconds']:g} s of clock reads",
+            f"{m['gaps_over_0.5ms']} gaps > 0.5 ms ({m['gaps_over_1ms']} > 1 ms), longest "
+            f"{m['longest_ms']:.2f} ms; {m['involuntary_context_switches']} involuntary "
+            "context switches")] if (m := r.get("machine")) else []),
         ("paced: lag p50 / p95 / p99 / max (ms)",
          " / ".join(f"{p.lag_ms[k]:.3f}" for k in ("p50", "p95", "p99", "max"))),
         ("paced: shed", "nothing" if not p.shed_anything else
@@ -330,7 +370,7 @@ def main(args) -> int:
         value = getattr(args, name)
         if not (math.isfinite(value) and value > 0):
             raise ParameterError(f"--{name} must be > 0 (got {value})")
-    for name in ("overload_speed", "settle"):
+    for name in ("overload_speed", "settle", "probe"):
         value = getattr(args, name)
         if not (math.isfinite(value) and value >= 0):
             raise ParameterError(f"--{name.replace('_', '-')} must be >= 0 (got {value})")
@@ -341,7 +381,7 @@ def main(args) -> int:
 
     r = run_all(args.network, int(args.neurons), args.duration, args.slot, args.speed,
                 args.overload_speed, args.overload_duration, args.seed, args.idle_steps, log,
-                args.busy_wait, args.priority, args.settle)
+                args.busy_wait, args.priority, args.settle, args.probe)
     print(markdown(r))
     print(r["paced"].report())
     if "overloaded" in r:
@@ -371,8 +411,13 @@ def add_parser(sub) -> None:
     b.add_argument("--priority", type=int, default=None,
                    help="paced run under SCHED_FIFO at this priority (1-99; needs root or "
                    "CAP_SYS_NICE)")
-    b.add_argument("--settle", type=float, default=0.0,
-                   help="paced run: ms the network runs freely first (its initial transient)")
+    b.add_argument("--settle", type=float, default=100.0,
+                   help="ms the network runs freely before the loop starts, paced and unpaced "
+                   "(its initial state's transient: the cells set near threshold fire in the "
+                   "first ms at 4x the steady rate); 0: none")
+    b.add_argument("--probe", type=float, default=10.0,
+                   help="s of a loop that only reads the clock, to measure the machine's stalls "
+                   "(0: skip)")
     b.add_argument("--idle-steps", type=int, default=20_000)
     b.add_argument("--seed", type=int, default=1)
     b.add_argument("--json", default=None, help="write the results as JSON here")

@@ -713,13 +713,27 @@ def test_bench_loop_runs_small_and_settles_before_pacing():
     from edsim import bench_loop
 
     r = bench_loop.run_all("b4", n=300, duration=30.0, slot=1.0, speed=1.0, overload_speed=50.0,
-                           overload_duration=20.0, idle_steps=50, settle=5.0)
+                           overload_duration=20.0, idle_steps=50, settle=5.0, probe=0.05)
     paced, overloaded = r["paced"], r["overloaded"]
     assert paced.slots == 30 and paced.sim_ms == pytest.approx(30.0)
     assert overloaded.slots == 20 and r["settle_ms"] == 5.0
-    assert r["overhead"]["identical_spikes"]
+    # the unpaced run settled too: its slots are the paced run's (same steps, same spikes)
+    assert r["overhead"]["identical_spikes"] and r["overhead"]["steps"] == 30
+    assert r["miss_causes"]["missed"] == paced.deadlines_missed
     table = bench_loop.markdown(r)
     assert "after 5 ms settling" in table and "paced: deadlines missed" in table
+    assert "the machine: 0.05 s of clock reads" in table
+
+
+def test_machine_stall_probe_counts_the_gaps_between_clock_reads():
+    from edsim.bench_loop import machine_stalls
+
+    # a fake clock (s): reads 1 µs apart, with gaps of 0.3, 0.7 and 2.5 ms
+    steps = [1e-6] * 50 + [3e-4] + [1e-6] * 50 + [7e-4, 2.5e-3] + [1e-6] * 5000
+    times = iter(np.cumsum([0.0] + steps))
+    m = machine_stalls(0.004, clock=lambda: next(times))
+    assert m["gaps_over_0.2ms"] == 3 and m["gaps_over_0.5ms"] == 2 and m["gaps_over_1ms"] == 1
+    assert m["longest_ms"] == pytest.approx(2.5)
 
 
 def test_bench_loop_command_line_rejects_bad_values():
