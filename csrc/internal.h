@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "edsim.h"
+#include "fastexp.h"
 
 #define EDS_CHECK(expr)                                                                            \
     do {                                                                                           \
@@ -451,7 +452,7 @@ static inline int eds__drive_catch_up(eds_sim *sim, eds__pop *p, uint32_t j, dou
  * after a RECHECK), so that every path gives the same bits. */
 static inline double eds__delta_decay(const eds__exact *m, double v, double dt)
 {
-    return m->v_inf + (v - m->v_inf) * exp(-dt / m->p.tau_m);
+    return m->v_inf + (v - m->v_inf) * eds__exp(-dt / m->p.tau_m);
 }
 
 /* An IF_curr_delta cell's input of w mV at t >= t_last: decay, then the jump. */
