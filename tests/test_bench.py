@@ -416,3 +416,24 @@ def test_same_activity_needs_both_active_and_close_rates():
     assert not driver.same_activity(0.65, 14.1)          # one run fell silent
     assert not driver.same_activity(0.0, 0.0)            # nothing to compare
     assert not driver.same_activity(10.0, 7.4) and driver.same_activity(10.0, 7.5)
+
+
+def test_agreement_also_measures_nest_against_brian2(monkeypatch):
+    """The peers against each other: the yardstick for a distance edsim shows to one of them."""
+    rng = np.random.default_rng(1)
+    sims = ("edsim", "nest", "brian2-standalone")
+    data = {(sim, s): rng.normal(10.0, 1.0, 200) for sim in sims for s in (1, 2)}
+    rows = [{"status": "ok", "simulator": sim, "seed": s, "spikes_file": (sim, s),
+             "rate_hz": float(np.mean(v))} for (sim, s), v in data.items()]
+    monkeypatch.setattr(driver, "read_spikes", lambda key, net: key)
+    monkeypatch.setattr(driver, "distributions", lambda key, net: (data[key], data[key] / 10))
+
+    class Net:
+        name = "x"
+    got = {(a["candidate"], a["reference"]): a for a in driver.agreement(rows, Net(), [1, 2])}
+    assert set(got) == {("edsim", "nest"), ("edsim", "brian2-standalone"),
+                        ("nest", "brian2-standalone")}
+    peer = got[("nest", "brian2-standalone")]
+    assert peer["ks_rate"] == pytest.approx(np.median(
+        [sps.ks_2samp(data[("nest", s)], data[("brian2-standalone", s)]).statistic
+         for s in (1, 2)]))

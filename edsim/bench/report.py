@@ -86,7 +86,7 @@ def ratio_table(results: dict) -> str:
 
 
 def agreement_table(results: dict) -> str:
-    head = ("network", "edsim run", "reference", "seeds", "KS rate", "KS rate, ref. seed spread",
+    head = ("network", "run", "reference", "seeds", "KS rate", "KS rate, ref. seed spread",
             "KS CV", "KS CV, ref. seed spread", "within spread")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for a in results["agreement"]:
@@ -165,13 +165,14 @@ def markdown(results: dict) -> str:
     parts += ["", "## Runs", "", speed_table(results)]
     if results["agreement"]:
         parts += ["", "## Agreement of per-neuron rate and CV-of-ISI distributions", "",
-                  "Kolmogorov-Smirnov distance between the edsim run and the reference on the "
+                  "Kolmogorov-Smirnov distance between a run and the reference on the "
                   "same seed (same connectivity, initial state and stimulus), the median over "
                   "the seeds where both show the same activity (B1's kick can fail in any "
                   "simulator), next to the reference's own seed-to-seed spread: the largest "
                   "distance between two of its seeds that show that activity (same "
-                  "connectivity, other initial state and Poisson streams). edsim agrees within "
-                  "the reference's own spread when its distance is not larger.", "",
+                  "connectivity, other initial state and Poisson streams). A run agrees within "
+                  "the reference's own spread when its distance is not larger. The rows of NEST "
+                  "against Brian2 measure the two peers against each other the same way.", "",
                   agreement_table(results)]
     if any(r["network"] == "sweep" for r in results["runs"]):
         parts += ["", "## Activity sweep", "",
