@@ -384,13 +384,8 @@ def test_every_simulator_sees_the_same_kick(peer, tmp_path):
                 assert len(expect) - 2 <= peer_t.size <= len(expect)
 
 
-def test_agreement_uses_every_comparable_seed_and_the_largest_spread_of_the_reference(
-        monkeypatch):
-    """Per-neuron rates drawn here; the distances are checked against scipy's ks_2samp."""
-    rng = np.random.default_rng(0)
-    data = {("edsim", s): rng.normal(10.0, 1.0, 300) for s in (1, 2, 3)}
-    data.update({("nest", 1): rng.normal(10.0, 1.0, 300), ("nest", 2): rng.normal(10.3, 1.0, 300),
-                 ("nest", 3): rng.normal(10.0, 1.0, 300), ("nest", 4): np.full(300, 0.1)})
+def agreement_of(monkeypatch, data: dict, seeds: list[int]) -> list[dict]:
+    """driver.agreement on runs with per-neuron rates data[(simulator, seed)] (CVs: a tenth)."""
     rows = [{"status": "ok", "simulator": sim, "seed": s, "spikes_file": (sim, s),
              "rate_hz": float(np.mean(v))} for (sim, s), v in data.items()]
     monkeypatch.setattr(driver, "read_spikes", lambda key, net: key)
@@ -398,7 +393,17 @@ def test_agreement_uses_every_comparable_seed_and_the_largest_spread_of_the_refe
 
     class Net:
         name = "x"
-    (entry,) = driver.agreement(rows, Net(), [1, 2, 3, 4])
+    return driver.agreement(rows, Net(), seeds)
+
+
+def test_agreement_uses_every_comparable_seed_and_the_largest_spread_of_the_reference(
+        monkeypatch):
+    """Per-neuron rates drawn here; the distances are checked against scipy's ks_2samp."""
+    rng = np.random.default_rng(0)
+    data = {("edsim", s): rng.normal(10.0, 1.0, 300) for s in (1, 2, 3)}
+    data.update({("nest", 1): rng.normal(10.0, 1.0, 300), ("nest", 2): rng.normal(10.3, 1.0, 300),
+                 ("nest", 3): rng.normal(10.0, 1.0, 300), ("nest", 4): np.full(300, 0.1)})
+    (entry,) = agreement_of(monkeypatch, data, [1, 2, 3, 4])
 
     def ks(a, b):
         return sps.ks_2samp(data[a], data[b]).statistic
@@ -423,14 +428,7 @@ def test_agreement_also_measures_nest_against_brian2(monkeypatch):
     rng = np.random.default_rng(1)
     sims = ("edsim", "nest", "brian2-standalone")
     data = {(sim, s): rng.normal(10.0, 1.0, 200) for sim in sims for s in (1, 2)}
-    rows = [{"status": "ok", "simulator": sim, "seed": s, "spikes_file": (sim, s),
-             "rate_hz": float(np.mean(v))} for (sim, s), v in data.items()]
-    monkeypatch.setattr(driver, "read_spikes", lambda key, net: key)
-    monkeypatch.setattr(driver, "distributions", lambda key, net: (data[key], data[key] / 10))
-
-    class Net:
-        name = "x"
-    got = {(a["candidate"], a["reference"]): a for a in driver.agreement(rows, Net(), [1, 2])}
+    got = {(a["candidate"], a["reference"]): a for a in agreement_of(monkeypatch, data, [1, 2])}
     assert set(got) == {("edsim", "nest"), ("edsim", "brian2-standalone"),
                         ("nest", "brian2-standalone")}
     peer = got[("nest", "brian2-standalone")]
