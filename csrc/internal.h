@@ -277,7 +277,9 @@ typedef struct {
     eds__xd *xd;                        /* DELTA with v_inf > v_thresh (xdelta.c), else NULL */
     /* CURR, COND: 1 while the pending FIRE is a lower bound of the crossing, not the crossing
      * (CURR: an inhibitory input, which can only delay it, skipped the prediction; COND: the
-     * prediction was deferred to the time its walk would start from); on_fire settles it */
+     * prediction was deferred to the time its walk would start from); on_fire settles it. Only
+     * predict() (which clears it) or such a deferral puts a FIRE in the slot, so a value left
+     * behind when the slot empties is never read. */
     uint8_t *late_fire;
     /* An input's decays as products of factors on the population's epoch ep_t0, computed once
      * per input time (ep_t: the time of the cached factors, NaN: none) for all its targets. The
@@ -409,7 +411,7 @@ int eds__cond_advance(const eds_cond_lut *lut, double v0, double ge0, double gi0
 double eds__cond_not_before(const eds_cond_lut *lut, double v0, double ge0, double gi0);
 /* v[i] = eds__cond_advance's v from (v0[i], ge0[i], gi0[i]) after dt[i], for i < n <=
  * EDS__COND_BATCH independent starts (a delivery's targets), bit for bit. */
-#define EDS__COND_BATCH 32
+#define EDS__COND_BATCH 16
 int eds__cond_advance_batch(const eds_cond_lut *lut, uint32_t n, const double *v0,
                             const double *ge0, const double *gi0, const double *dt, double *v,
                             eds_stats *stats);

@@ -878,6 +878,45 @@ static inline void add_input(eds__pop *p, uint32_t j, double t, int inhibitory, 
     }
 }
 
+/* What predict() does for cond_exp neuron j (state at t_last[j]), short-cut where the answer is
+ * known without walking the trajectory. */
+static inline __attribute__((always_inline)) int cond_predict_soon(eds_sim *sim, eds__pop *p,
+                                                                   uint32_t j)
+{
+    const uint32_t id = p->first + j;
+    /* most inputs leave the neuron out of reach: predict()'s verdict "never", without the call
+     * (when v_inf <= v_thresh, else that verdict is a RECHECK at the horizon) */
+    if (p->lut->v_inf <= p->lut->tab.v_thresh &&
+        eds__cond_rejects(p->lut, p->v[j], p->s1[j], p->s2[j])) {
+        sim->stats.n_rejects++;
+        if (eds__nqueue_has(&sim->nqueue, id))
+            eds__nqueue_remove(&sim->nqueue, id);
+        return EDS_OK;
+    }
+    /* Most of the others get another input before they could fire, so the prediction waits
+     * until the time its walk would start from (the reach bound's lower bound of the crossing):
+     * a FIRE there with late_fire[j] set makes it then (on_fire), from the same state, with the
+     * same result. Before that time nothing but a new input (which predicts anew), a state set
+     * or a parameter change (which predict again) touches the neuron. */
+    double nb = eds__cond_not_before(p->lut, p->v[j], p->s1[j], p->s2[j]);
+    if (nb > 0.0) {
+        p->late_fire[j] = 1;
+        return neuron_schedule(sim, id, p->t_last[j] + nb, EDS_EV_FIRE);
+    }
+    return predict(sim, p, j);
+}
+
+/* Cond_exp neuron j after an input of weight w (advanced to the input's time, the input added). */
+static inline __attribute__((always_inline)) int cond_input(eds_sim *sim, eds__pop *p, uint32_t j,
+                                                            int inhibitory, double w)
+{
+    /* with nothing pending the neuron could not fire, and after inhibition it still cannot */
+    if (inhibitory && !eds__nqueue_has(&sim->nqueue, p->first + j) &&
+        eds__cond_stays_silent(p->lut, p->v[j], w))
+        return EDS_OK;
+    return cond_predict_soon(sim, p, j);
+}
+
 /* FIRE, REFRAC_END and RECHECK come from the neuron queue: always current, never stale. */
 static int on_fire(eds_sim *sim, const eds__event *e)
 {
@@ -921,7 +960,7 @@ static int on_refrac_end(eds_sim *sim, const eds__event *e)
     EDS_CHECK(eds__drive_catch_up(sim, p, j, e->t)); /* drops the refractory period's arrivals */
     decay_synapses(p, j, e->t);
     p->v[j] = p->v_reset;
-    return predict(sim, p, j);
+    return p->kind == EDS__POP_COND ? cond_predict_soon(sim, p, j) : predict(sim, p, j);
 }
 
 static int on_recheck(eds_sim *sim, const eds__event *e)
@@ -966,36 +1005,6 @@ static int on_emit(eds_sim *sim, const eds__event *e)
     return next < p->stop ? schedule(sim, next, EDS_EV_EMIT, p->first + j, 0, 0.0) : EDS_OK;
 }
 
-/* Cond_exp neuron j after an input of weight w at t (advanced to t, the input added): what
- * predict() would do, short-cut where the answer is known. */
-static inline __attribute__((always_inline)) int cond_input(eds_sim *sim, eds__pop *p, uint32_t j,
-                                                            double t, int inhibitory, double w)
-{
-    const uint32_t id = p->first + j;
-    /* with nothing pending the neuron could not fire, and after inhibition it still cannot */
-    if (inhibitory && !eds__nqueue_has(&sim->nqueue, id) && eds__cond_stays_silent(p->lut, p->v[j], w))
-        return EDS_OK;
-    /* most inputs leave the neuron out of reach: predict()'s verdict "never", without the call
-     * (when v_inf <= v_thresh, else that verdict is a RECHECK at the horizon) */
-    if (p->lut->v_inf <= p->lut->tab.v_thresh &&
-        eds__cond_rejects(p->lut, p->v[j], p->s1[j], p->s2[j])) {
-        sim->stats.n_rejects++;
-        eds__nqueue_remove(&sim->nqueue, id);
-        return EDS_OK;
-    }
-    /* Most of the others meet another input before they could fire, so the prediction waits
-     * until the time its walk would start from (the reach bound's lower bound of the crossing):
-     * a FIRE there with late_fire[j] set makes it then (on_fire), from the same state, with the
-     * same result. Before that time nothing but a new input (which predicts anew), a state set
-     * or a parameter change (which predict again) touches the neuron. */
-    double nb = eds__cond_not_before(p->lut, p->v[j], p->s1[j], p->s2[j]);
-    if (nb > 0.0) {
-        p->late_fire[j] = 1;
-        return neuron_schedule(sim, id, t + nb, EDS_EV_FIRE);
-    }
-    return predict(sim, p, j);
-}
-
 /* One synaptic input to event-driven neuron j at time t. */
 static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, int inhibitory,
                               double w)
@@ -1034,7 +1043,7 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
         EDS_CHECK(advance_to(sim, p, j, t));
     add_input(p, j, t, inhibitory, w);
     if (p->kind == EDS__POP_COND)
-        return cond_input(sim, p, j, t, inhibitory, w);
+        return cond_input(sim, p, j, inhibitory, w);
     if (inhibitory) {
         /* an IF_curr_exp current w <= 0 lowers v at every later time (its kernel is positive),
          * so it can only delay the crossing: nothing pending stays so, a RECHECK stays a bound,
@@ -1098,7 +1107,7 @@ static int cond_deliver(eds_sim *sim, eds__pop *p, double t, uint64_t *ps, uint6
                 continue;
             }
             add_input(p, j, t, inhibitory, w);
-            EDS_CHECK(cond_input(sim, p, j, t, inhibitory, w));
+            EDS_CHECK(cond_input(sim, p, j, inhibitory, w));
         }
         if (end < hi && (sim->syn_target[end] & EDS__TARGET_MASK) - p->first >= p->n)
             break;
