@@ -1,10 +1,12 @@
 /* Lookup-table neuron: the conductance-based LIF of PyNN's IF_cond_exp.
  *
  * What it owns: reading the tables made by edsim/tables/cond_exp.py, the state update over an
- * elapsed time, and the prediction of the next threshold crossing. It knows nothing of queues.
+ * elapsed time (one start, or a delivery's targets together), the prediction of the next
+ * threshold crossing and a lower bound of its time. It knows nothing of queues.
  *
  * The model's structure makes v exact in itself: v(t) = v0 P(t) + Q(ge0, gi0, t), with P closed
- * form (at time nodes, by the inline eds__exp: within an ulp of libm's, and no call) and Q tabulated on float-exponent axes. Between time nodes v is the cubic Hermite
+ * form (at time nodes, by the inline eds__exp: within an ulp of libm's, and no call) and Q
+ * tabulated on float-exponent axes. Between time nodes v is the cubic Hermite
  * interpolant built from v and dv/dt (the ODE itself) at both nodes; across conductance nodes Q
  * is interpolated by tensor-product cubic Lagrange on a 4x4 stencil. Advance and prediction use
  * the very same interpolant, so a predicted crossing is a crossing of the trajectory that advance
