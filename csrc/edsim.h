@@ -164,6 +164,8 @@ typedef struct {
     uint64_t n_source_spikes;   /* spikes of sources */
     uint64_t n_synaptic_events; /* synapse activations */
     uint64_t n_predictions;     /* full firing-time searches */
+    uint64_t n_deferred;        /* cond_exp predictions deferred to a bound of the crossing and
+                                   made there (that event is not counted in n_events) */
     uint64_t n_rejects;         /* predictions settled by the O(1) "cannot fire" bound */
     uint64_t n_fallback;        /* updates outside the table range, integrated numerically */
     uint64_t heap_max;          /* largest queue size seen */

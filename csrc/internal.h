@@ -275,8 +275,11 @@ typedef struct {
      * before the tail (tau_refrac made shorter) takes its neuron's slot directly instead. */
     eds__fifo refrac;
     eds__xd *xd;                        /* DELTA with v_inf > v_thresh (xdelta.c), else NULL */
-    /* CURR: 1 while the pending FIRE is a lower bound of the crossing, not the crossing (an
-     * inhibitory input, which can only delay it, skipped the prediction); on_fire settles it */
+    /* CURR, COND: 1 while the pending FIRE is a lower bound of the crossing, not the crossing
+     * (CURR: an inhibitory input, which can only delay it, skipped the prediction; COND: the
+     * prediction was deferred to the time its walk would start from); on_fire settles it. Only
+     * predict() (which clears it) or such a deferral puts a FIRE in the slot, so a value left
+     * behind when the slot empties is never read. */
     uint8_t *late_fire;
     /* An input's decays as products of factors on the population's epoch ep_t0, computed once
      * per input time (ep_t: the time of the cached factors, NaN: none) for all its targets. The
@@ -402,6 +405,16 @@ int eds__cond_predict(const eds_cond_lut *lut, double v0, double ge0, double gi0
                       int *recheck, eds_stats *stats);
 int eds__cond_advance(const eds_cond_lut *lut, double v0, double ge0, double gi0, double dt,
                       double *v, double *ge, double *gi, eds_stats *stats);
+/* A time (from the start) before which eds__cond_predict's answer for this start cannot fall,
+ * from the reach bound alone: the time node where its walk would begin. 0 when the start is at or
+ * above threshold or outside the table. */
+double eds__cond_not_before(const eds_cond_lut *lut, double v0, double ge0, double gi0);
+/* v[i] = eds__cond_advance's v from (v0[i], ge0[i], gi0[i]) after dt[i], for i < n <=
+ * EDS__COND_BATCH independent starts (a delivery's targets), bit for bit. */
+#define EDS__COND_BATCH 16
+int eds__cond_advance_batch(const eds_cond_lut *lut, uint32_t n, const double *v0,
+                            const double *ge0, const double *gi0, const double *dt, double *v,
+                            eds_stats *stats);
 /* Whether a neuron that cannot fire (its last prediction: never) still cannot after an inhibitory
  * input of weight w at potential v, so that the prediction need not be made again (lut_cond.c). */
 static inline int eds__cond_stays_silent(const eds_cond_lut *lut, double v, double w)

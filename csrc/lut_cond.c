@@ -1,10 +1,12 @@
 /* Lookup-table neuron: the conductance-based LIF of PyNN's IF_cond_exp.
  *
  * What it owns: reading the tables made by edsim/tables/cond_exp.py, the state update over an
- * elapsed time, and the prediction of the next threshold crossing. It knows nothing of queues.
+ * elapsed time (one start, or a delivery's targets together), the prediction of the next
+ * threshold crossing and a lower bound of its time. It knows nothing of queues.
  *
  * The model's structure makes v exact in itself: v(t) = v0 P(t) + Q(ge0, gi0, t), with P closed
- * form (at time nodes, by the inline eds__exp: within an ulp of libm's, and no call) and Q tabulated on float-exponent axes. Between time nodes v is the cubic Hermite
+ * form (at time nodes, by the inline eds__exp: within an ulp of libm's, and no call) and Q
+ * tabulated on float-exponent axes. Between time nodes v is the cubic Hermite
  * interpolant built from v and dv/dt (the ODE itself) at both nodes; across conductance nodes Q
  * is interpolated by tensor-product cubic Lagrange on a 4x4 stencil. Advance and prediction use
  * the very same interpolant, so a predicted crossing is a crossing of the trajectory that advance
@@ -14,9 +16,6 @@
  * quadrature on the same time nodes (slower, as exact) and counted in stats->n_fallback.
  */
 #include <math.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "internal.h"
 #include "numerics.h"
@@ -24,21 +23,65 @@
 static const double GL_X[16] = {-0.9894009349916499, -0.9445750230732326, -0.8656312023878318, -0.755404408355003, -0.6178762444026438, -0.45801677765722737, -0.2816035507792589, -0.09501250983763744, 0.09501250983763744, 0.2816035507792589, 0.45801677765722737, 0.6178762444026438, 0.755404408355003, 0.8656312023878318, 0.9445750230732326, 0.9894009349916499};
 static const double GL_W[16] = {0.027152459411754176, 0.062253523938647456, 0.0951585116824926, 0.12462897125553407, 0.1495959888165767, 0.16915651939500265, 0.18260341504492364, 0.18945061045506864, 0.18945061045506864, 0.18260341504492364, 0.16915651939500265, 0.1495959888165767, 0.12462897125553407, 0.0951585116824926, 0.062253523938647456, 0.027152459411754176};
 
+/* Two doubles side by side (GCC and Clang vector extension: one SSE2 register, or NEON's). Each
+ * lane performs the IEEE operations of the scalar code it stands for, so results are the same. */
+typedef double v2d __attribute__((vector_size(16)));
+
+static inline v2d load2(const double *p)
+{
+    v2d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* eds__exp_core (fastexp.h) on each lane, by the same operations; |x| <= 700 in both. */
+static inline v2d exp_core2(v2d x)
+{
+    const double shift = 0x1.8p52;
+    const v2d kf = (x * 0x1.71547652b82fep+5 + shift) - shift;
+    const v2d r = (x - kf * 0x1.62e42fee00000p-6) - kf * 0x1.a39ef35793c76p-38;
+    const v2d q = r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 +
+                                                                          r * (1.0 / 720))))));
+    v2d t, scale;
+    for (int i = 0; i < 2; i++) {
+        uint64_t n = (uint64_t)((int64_t)kf[i] + 32768);
+        uint64_t scale_bits = ((n >> 5) - 1024 + 1023) << 52;
+        double sc;
+        memcpy(&sc, &scale_bits, sizeof sc);
+        t[i] = eds__exp2_j32[n & 31];
+        scale[i] = sc;
+    }
+    return (t + t * q) * scale;
+}
+
+/* Cubic Lagrange weights at y of the stencil whose block is ys: ys[0 .. 3] are its 4 nodes'
+ * y-values and ys[4 + i] = 1 / prod_{l != i} (y_i - y_l), so w_i = ys[4 + i] prod_{l != i} (y - y_l),
+ * the product taken in increasing l; (w0, w1) and (w2, w3) as pairs. */
+static inline void lagrange_pairs(const double *ys, double y, v2d *w01, v2d *w23)
+{
+    const v2d d01 = y - load2(ys), d23 = y - load2(ys + 2); /* (d0, d1), (d2, d3) */
+    const v2d d10 = {d01[1], d01[0]}, d32 = {d23[1], d23[0]};
+    *w01 = load2(ys + 4) * d10 * d23[0] * d23[1]; /* iv0 d1 d2 d3, iv1 d0 d2 d3 */
+    *w23 = load2(ys + 6) * d01[0] * d01[1] * d32; /* iv2 d0 d1 d3, iv3 d0 d1 d2 */
+}
+
+/* First node of the stencil around cell k of an axis of n nodes. */
+static inline uint32_t stencil_first(uint32_t k, uint32_t n)
+{
+    uint32_t j = k == 0 ? 0 : k - 1;
+    return j > n - 4 ? n - 4 : j;
+}
+
 /* Cubic Lagrange weights of y on the 4 nodes around cell k; *j0 is the first stencil node.
- * lag[8 j .. 8 j + 3] are the y-values of nodes j .. j + 3 and lag[8 j + 4 + i] is
- * 1 / prod_{l != i} (y_i - y_l) for the stencil starting at node j: one stencil, one block. */
+ * lag[8 j .. 8 j + 7] is the block of the stencil starting at node j (lagrange_pairs). */
 static inline void lagrange4(const eds__axis *a, const double *lag, uint32_t k, double y,
                              uint32_t *j0, double w[4])
 {
-    uint32_t j = k == 0 ? 0 : k - 1;
-    if (j > (uint32_t)a->n - 4)
-        j = (uint32_t)a->n - 4;
-    const double *ys = lag + 8 * (size_t)j, *iv = ys + 4;
-    double d0 = y - ys[0], d1 = y - ys[1], d2 = y - ys[2], d3 = y - ys[3];
-    w[0] = iv[0] * d1 * d2 * d3;
-    w[1] = iv[1] * d0 * d2 * d3;
-    w[2] = iv[2] * d0 * d1 * d3;
-    w[3] = iv[3] * d0 * d1 * d2;
+    const uint32_t j = stencil_first(k, (uint32_t)a->n);
+    v2d w01, w23;
+    lagrange_pairs(lag + 8 * (size_t)j, y, &w01, &w23);
+    memcpy(w, &w01, sizeof w01);
+    memcpy(w + 2, &w23, sizeof w23);
     *j0 = j;
 }
 
@@ -344,39 +387,131 @@ static void traj_node(traj *tr, uint32_t k, double *v, double *dv)
     *dv = dv_dt(l, vv, tr->ge0 * l->decay_e[k], tr->gi0 * l->decay_i[k]);
 }
 
-/* Q at nodes k and k + 1 (q = the stencil's first row + k) for Lagrange weights we, wi: the two
- * rows are adjacent, so one pass over the stencil reads both, each sum in traj_q's order and with
- * its weights we[a] wi[b], hence its value. With SSE2 the two sums are the two lanes of one
- * vector: lane arithmetic is the same IEEE double arithmetic as the scalar code's. */
-static inline void stencil_pair(const eds_cond_lut *l, const double *q, const double we[4],
-                                const double wi[4], double s[2])
+/* ---- state update ---- */
+
+/* What v's fast path (fast_v) reads of a table, copied into a local: its loop then keeps them in
+ * registers (stores through the outputs cannot alias a local). */
+typedef struct {
+    const double *q, *lag_ge, *lag_gi, *t_tau_m, *rise_e, *rise_i, *decay_e, *decay_i;
+    double t_x0, t_max, ge_x0, ge_max, gi_x0, gi_max;
+    uint64_t t_base, ge_base, gi_base, t_last, ge_last, gi_last; /* last cell: n - 2 */
+    uint32_t ge_n, gi_n;
+    int t_shift, ge_shift, gi_shift;                              /* 52 - m */
+    uint64_t row, plane;                                          /* strides of gi and ge in q */
+    double cm, tau_e, tau_i, g_leak, v_rest, e_rev_e, e_rev_i, i_offset;
+} fast_tab;
+
+static inline void fast_init(const eds_cond_lut *l, fast_tab *f)
 {
-#if defined(__SSE2__)
-    __m128d acc = _mm_setzero_pd();
-    __m128d wi01 = _mm_loadu_pd(wi), wi23 = _mm_loadu_pd(wi + 2);
-    for (int a = 0; a < 4; a++) {
-        __m128d wea = _mm_set1_pd(we[a]);
-        __m128d w01 = _mm_mul_pd(wea, wi01), w23 = _mm_mul_pd(wea, wi23);
-        const uint64_t *st = l->stencil + 4 * a;
-        acc = _mm_add_pd(acc, _mm_mul_pd(_mm_unpacklo_pd(w01, w01), _mm_loadu_pd(q + st[0])));
-        acc = _mm_add_pd(acc, _mm_mul_pd(_mm_unpackhi_pd(w01, w01), _mm_loadu_pd(q + st[1])));
-        acc = _mm_add_pd(acc, _mm_mul_pd(_mm_unpacklo_pd(w23, w23), _mm_loadu_pd(q + st[2])));
-        acc = _mm_add_pd(acc, _mm_mul_pd(_mm_unpackhi_pd(w23, w23), _mm_loadu_pd(q + st[3])));
-    }
-    _mm_storeu_pd(s, acc);
-#else
-    s[0] = s[1] = 0.0;
-    for (int a = 0; a < 4; a++)
-        for (int b = 0; b < 4; b++) {
-            double w = we[a] * wi[b];
-            const double *r = q + l->stencil[4 * a + b];
-            s[0] += w * r[0];
-            s[1] += w * r[1];
-        }
-#endif
+    const eds_cond_table *p = &l->tab;
+    f->q = p->q;
+    f->lag_ge = l->lag_ge;
+    f->lag_gi = l->lag_gi;
+    f->t_tau_m = l->t_tau_m;
+    f->rise_e = l->rise_e;
+    f->rise_i = l->rise_i;
+    f->decay_e = l->decay_e;
+    f->decay_i = l->decay_i;
+    f->t_x0 = l->t.x0;
+    f->t_max = l->t.x_max;
+    f->ge_x0 = l->ge.x0;
+    f->ge_max = l->ge.x_max;
+    f->gi_x0 = l->gi.x0;
+    f->gi_max = l->gi.x_max;
+    f->t_base = l->t.base;
+    f->ge_base = l->ge.base;
+    f->gi_base = l->gi.base;
+    f->t_last = (uint64_t)l->t.n - 2;
+    f->ge_last = (uint64_t)l->ge.n - 2;
+    f->gi_last = (uint64_t)l->gi.n - 2;
+    f->ge_n = (uint32_t)l->ge.n;
+    f->gi_n = (uint32_t)l->gi.n;
+    f->t_shift = 52 - l->t.m;
+    f->ge_shift = 52 - l->ge.m;
+    f->gi_shift = 52 - l->gi.m;
+    f->row = (uint64_t)p->t_n;
+    f->plane = (uint64_t)p->gi_n * (uint64_t)p->t_n;
+    f->cm = p->cm;
+    f->tau_e = p->tau_syn_e;
+    f->tau_i = p->tau_syn_i;
+    f->g_leak = l->g_leak;
+    f->v_rest = p->v_rest;
+    f->e_rev_e = p->e_rev_e;
+    f->e_rev_i = p->e_rev_i;
+    f->i_offset = p->i_offset;
 }
 
-/* ---- state update ---- */
+static inline uint64_t bits_of(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+static inline double double_of(uint64_t b)
+{
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+/* v after dt from (v0, ge0, gi0), when dt is in (0, horizon], (ge0, gi0) in the table and v0
+ * finite (else 0, v untouched): what traj_locate, traj_weights and traj_node at the two time nodes
+ * around dt give, and the Hermite interpolant between them, by the same operations on the same
+ * values (eds__locate, eds__node_y, lagrange4, traj_q, a_node and dv_dt spelled out on f's
+ * copies, the pairs of values at both nodes as the two lanes of one vector), so that advance and
+ * prediction read the very same interpolant. */
+static inline int fast_v(const fast_tab *f, double v0, double ge0, double gi0, double dt,
+                         double *v)
+{
+    if (!(dt > 0.0 && dt <= f->t_max && ge0 >= 0.0 && ge0 <= f->ge_max && gi0 >= 0.0 &&
+          gi0 <= f->gi_max && isfinite(v0)))
+        return 0;
+    /* time cell k, its width h and the Hermite parameter s */
+    const double y = dt + f->t_x0;
+    uint64_t k = (bits_of(y) >> f->t_shift) - f->t_base;
+    k = k > f->t_last ? f->t_last : k;
+    const double y0 = double_of((k + f->t_base) << f->t_shift);
+    const double h = double_of((k + 1 + f->t_base) << f->t_shift) - y0;
+    const double s = (y - y0) / h;
+    /* Lagrange stencils along ge and gi */
+    const double ye = ge0 + f->ge_x0, yi = gi0 + f->gi_x0;
+    uint64_t ke = (bits_of(ye) >> f->ge_shift) - f->ge_base;
+    uint64_t ki = (bits_of(yi) >> f->gi_shift) - f->gi_base;
+    ke = ke > f->ge_last ? f->ge_last : ke;
+    ki = ki > f->gi_last ? f->gi_last : ki;
+    const uint32_t je = stencil_first((uint32_t)ke, f->ge_n), ji = stencil_first((uint32_t)ki, f->gi_n);
+    v2d we01, we23, wi01, wi23;
+    lagrange_pairs(f->lag_ge + 8 * (size_t)je, ye, &we01, &we23);
+    lagrange_pairs(f->lag_gi + 8 * (size_t)ji, yi, &wi01, &wi23);
+    /* Q at nodes k and k + 1 (the lanes): the 16 rows in traj_q's order, each lane's sum its sum */
+    const double *q = f->q + (uint64_t)je * f->plane + (uint64_t)ji * f->row + k;
+    v2d acc = {0.0, 0.0};
+    for (int a = 0; a < 4; a++) {
+        const double wa = a == 0 ? we01[0] : a == 1 ? we01[1] : a == 2 ? we23[0] : we23[1];
+        const v2d w01 = wa * wi01, w23 = wa * wi23;
+        const double *r = q + (uint64_t)a * f->plane;
+        acc += (v2d){w01[0], w01[0]} * load2(r);
+        acc += (v2d){w01[1], w01[1]} * load2(r + f->row);
+        acc += (v2d){w23[0], w23[0]} * load2(r + 2 * f->row);
+        acc += (v2d){w23[1], w23[1]} * load2(r + 3 * f->row);
+    }
+    /* v and dv/dt at both nodes, then the Hermite interpolant */
+    const double ge_tau = ge0 * f->tau_e, gi_tau = gi0 * f->tau_i;
+    const v2d an = load2(f->t_tau_m + k) +
+                   (ge_tau * load2(f->rise_e + k) + gi_tau * load2(f->rise_i + k)) / f->cm;
+    v2d e;
+    if (fabs(an[0]) <= 700.0 && fabs(an[1]) <= 700.0)
+        e = exp_core2(-an);
+    else
+        e = (v2d){eds__exp(-an[0]), eds__exp(-an[1])};
+    const v2d vn = v0 * e + acc;
+    const v2d ge = ge0 * load2(f->decay_e + k), gi = gi0 * load2(f->decay_i + k);
+    const v2d dv = (f->g_leak * (f->v_rest - vn) + ge * (f->e_rev_e - vn) +
+                    gi * (f->e_rev_i - vn) + f->i_offset) / f->cm;
+    *v = eds__hermite(vn[0], dv[0], vn[1], dv[1], h, s);
+    return 1;
+}
 
 /* v after dt in [0, horizon]. */
 static double v_after(const eds_cond_lut *l, double v0, double ge0, double gi0, double dt,
@@ -384,40 +519,37 @@ static double v_after(const eds_cond_lut *l, double v0, double ge0, double gi0, 
 {
     if (dt == 0.0)
         return v0;
+    fast_tab f;
+    fast_init(l, &f);
+    double v;
+    if (fast_v(&f, v0, ge0, gi0, dt, &v))
+        return v;
     uint32_t k = 0;
     double y = l->t.x0;
     eds__locate(&l->t, dt, &k, &y);
     double y0 = eds__node_y(&l->t, k), y1 = eds__node_y(&l->t, k + 1);
-    double s = (y - y0) / (y1 - y0);
     double va, da, vb, db;
-    uint32_t ke, ki;
-    double ye, yi;
-    if (eds__locate(&l->ge, ge0, &ke, &ye) && eds__locate(&l->gi, gi0, &ki, &yi)) {
-        /* traj_locate, traj_weights and traj_node at k and k + 1, on locals: the same
-         * operations on the same values */
-        const eds_cond_table *p = &l->tab;
-        uint32_t je, ji;
-        double we[4], wi[4], q[2];
-        lagrange4(&l->ge, l->lag_ge, ke, ye, &je, we);
-        lagrange4(&l->gi, l->lag_gi, ki, yi, &ji, wi);
-        stencil_pair(l, p->q + ((uint64_t)je * (uint64_t)p->gi_n + ji) * (uint64_t)p->t_n + k,
-                     we, wi, q);
-        double ge_tau = ge0 * p->tau_syn_e, gi_tau = gi0 * p->tau_syn_i;
-        double aa = l->t_tau_m[k] + (ge_tau * l->rise_e[k] + gi_tau * l->rise_i[k]) / p->cm;
-        double ab = l->t_tau_m[k + 1] + (ge_tau * l->rise_e[k + 1] + gi_tau * l->rise_i[k + 1]) / p->cm;
-        va = v0 * eds__exp(-aa) + q[0];
-        vb = v0 * eds__exp(-ab) + q[1];
-        da = dv_dt(l, va, ge0 * l->decay_e[k], gi0 * l->decay_i[k]);
-        db = dv_dt(l, vb, ge0 * l->decay_e[k + 1], gi0 * l->decay_i[k + 1]);
-    } else {
-        traj tr;
-        traj_locate(&tr, l, v0, ge0, gi0);
-        if (stats)
-            stats->n_fallback++;
-        traj_node(&tr, k, &va, &da);
-        traj_node(&tr, k + 1, &vb, &db);
-    }
-    return eds__hermite(va, da, vb, db, y1 - y0, s);
+    traj tr;
+    traj_locate(&tr, l, v0, ge0, gi0);
+    if (stats)
+        stats->n_fallback++;
+    traj_node(&tr, k, &va, &da);
+    traj_node(&tr, k + 1, &vb, &db);
+    return eds__hermite(va, da, vb, db, y1 - y0, (y - y0) / (y1 - y0));
+}
+
+/* The loop over independent starts lets the processor overlap one start's chains of dependent
+ * operations with the next one's. */
+int eds__cond_advance_batch(const eds_cond_lut *l, uint32_t n, const double *v0,
+                            const double *ge0, const double *gi0, const double *dt, double *v,
+                            eds_stats *stats)
+{
+    fast_tab f;
+    fast_init(l, &f);
+    for (uint32_t i = 0; i < n; i++)
+        if (!fast_v(&f, v0[i], ge0[i], gi0[i], dt[i], &v[i]))
+            EDS_CHECK(eds__cond_advance(l, v0[i], ge0[i], gi0[i], dt[i], &v[i], NULL, NULL, stats));
+    return EDS_OK;
 }
 
 int eds__cond_advance(const eds_cond_lut *l, double v0, double ge0, double gi0, double dt,
@@ -464,6 +596,41 @@ static inline int out_of_reach(const eds_cond_lut *l, const traj *tr, uint32_t k
            l->tab.v_thresh - v > l->reject[(uint64_t)ke * (uint64_t)(l->tab.gi_n - 1) + ki];
 }
 
+/* The node before the first where some corner of cell (ke, ki) can reach d0 (reach is monotone in
+ * ge (up) and gi (down): the cell's corners bound its interior, and in t): no start of the cell
+ * at distance d0 below threshold crosses before it. */
+static inline uint32_t first_node(const eds_cond_lut *l, uint32_t ke, uint32_t ki, double d0)
+{
+    const uint32_t nt = (uint32_t)l->tab.t_n;
+    const uint64_t ngi = (uint64_t)l->tab.gi_n;
+    const float *c[4];
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++)
+            c[2 * a + b] = l->tab.reach + ((uint64_t)(ke + a) * ngi + (ki + b)) * nt;
+    uint32_t lo = 0, hi = nt - 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        double r = c[0][mid];
+        for (int i = 1; i < 4; i++)
+            if (c[i][mid] > r)
+                r = c[i][mid];
+        if (r + margin(l, r) >= d0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo > 0 ? lo - 1 : 0;
+}
+
+double eds__cond_not_before(const eds_cond_lut *l, double v0, double ge0, double gi0)
+{
+    uint32_t ke, ki;
+    double ye, yi, d0 = l->tab.v_thresh - v0;
+    if (!(d0 > 0.0) || !eds__locate(&l->ge, ge0, &ke, &ye) || !eds__locate(&l->gi, gi0, &ki, &yi))
+        return 0.0;
+    return l->t_nodes[first_node(l, ke, ki, d0)];
+}
+
 int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, double *when,
                       int *recheck, eds_stats *stats)
 {
@@ -487,27 +654,7 @@ int eds__cond_predict(const eds_cond_lut *l, double v0, double ge0, double gi0, 
     traj_locate(&tr, l, v0, ge0, gi0);
     uint32_t k_start = 0;
     if (tr.in_table) {
-        const uint32_t ke = tr.ke, ki = tr.ki;
-        /* reach is monotone in ge (up) and gi (down): the cell's corners bound its interior */
-        uint64_t ngi = (uint64_t)l->tab.gi_n;
-        const float *c[4];
-        for (int a = 0; a < 2; a++)
-            for (int b = 0; b < 2; b++)
-                c[2 * a + b] = l->tab.reach + ((uint64_t)(ke + a) * ngi + (ki + b)) * nt;
-        /* first node where some corner can reach d0: nothing crosses before the node before it */
-        uint32_t lo = 0, hi = nt - 1;
-        while (lo < hi) {
-            uint32_t mid = lo + (hi - lo) / 2;
-            double r = c[0][mid];
-            for (int i = 1; i < 4; i++)
-                if (c[i][mid] > r)
-                    r = c[i][mid];
-            if (r + margin(l, r) >= d0)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        k_start = lo > 0 ? lo - 1 : 0;
+        k_start = first_node(l, tr.ke, tr.ki, d0);
         traj_weights(&tr);
         traj_products(&tr);
     } else if (stats) {

@@ -116,6 +116,20 @@ int eds_sim_stats(const eds_sim *sim, eds_stats *out)
             out->heap_size += p->refr_until[e->id - p->first] == e->t; /* (not ended early) */
         }
     }
+    for (uint32_t k = 0; k < sim->n_pops; k++) {
+        /* a deferred cond_exp prediction counts as what it will find: an event, or none */
+        const eds__pop *p = &sim->pops[k];
+        if (p->kind != EDS__POP_COND)
+            continue;
+        for (uint32_t j = 0; j < p->n; j++) {
+            double when;
+            int recheck;
+            if (p->late_fire[j] && eds__nqueue_has(&sim->nqueue, p->first + j) &&
+                eds__cond_predict(p->lut, p->v[j], p->s1[j], p->s2[j], &when, &recheck, NULL) ==
+                    EDS_OK && isinf(when))
+                out->heap_size--;
+        }
+    }
     for (uint32_t k = 0; k < sim->n_pops; k++)
         if (sim->pops[k].xd) { /* the cells waiting behind their population's first */
             const eds__xd *xd = sim->pops[k].xd;
@@ -467,11 +481,12 @@ int eds_sim_add_cond_exp(eds_sim *sim, const eds_cond_lut *lut, uint32_t n, uint
     p->v_reset = lut->tab.v_reset;
     p->tau_refrac = lut->tab.tau_refrac;
     p->g = calloc(2 * (size_t)n, sizeof(double));
-    if (!p->g) {
+    p->late_fire = calloc(n, 1);
+    if (!p->g || !p->late_fire) {
         sim->failed = 1;
         return EDS_NOMEM;
     }
-    sim->stats.bytes_neurons += (uint64_t)n * 2 * sizeof(double);
+    sim->stats.bytes_neurons += (uint64_t)n * (2 * sizeof(double) + 1);
     p->ep_t0 = sim->now;
     p->ep_t = NAN;
     return alloc_event_driven(sim, p, lut->tab.v_rest);
@@ -863,6 +878,45 @@ static inline void add_input(eds__pop *p, uint32_t j, double t, int inhibitory, 
     }
 }
 
+/* What predict() does for cond_exp neuron j (state at t_last[j]), short-cut where the answer is
+ * known without walking the trajectory. */
+static inline __attribute__((always_inline)) int cond_predict_soon(eds_sim *sim, eds__pop *p,
+                                                                   uint32_t j)
+{
+    const uint32_t id = p->first + j;
+    /* most inputs leave the neuron out of reach: predict()'s verdict "never", without the call
+     * (when v_inf <= v_thresh, else that verdict is a RECHECK at the horizon) */
+    if (p->lut->v_inf <= p->lut->tab.v_thresh &&
+        eds__cond_rejects(p->lut, p->v[j], p->s1[j], p->s2[j])) {
+        sim->stats.n_rejects++;
+        if (eds__nqueue_has(&sim->nqueue, id))
+            eds__nqueue_remove(&sim->nqueue, id);
+        return EDS_OK;
+    }
+    /* Most of the others get another input before they could fire, so the prediction waits
+     * until the time its walk would start from (the reach bound's lower bound of the crossing):
+     * a FIRE there with late_fire[j] set makes it then (on_fire), from the same state, with the
+     * same result. Before that time nothing but a new input (which predicts anew), a state set
+     * or a parameter change (which predict again) touches the neuron. */
+    double nb = eds__cond_not_before(p->lut, p->v[j], p->s1[j], p->s2[j]);
+    if (nb > 0.0) {
+        p->late_fire[j] = 1;
+        return neuron_schedule(sim, id, p->t_last[j] + nb, EDS_EV_FIRE);
+    }
+    return predict(sim, p, j);
+}
+
+/* Cond_exp neuron j after an input of weight w (advanced to the input's time, the input added). */
+static inline __attribute__((always_inline)) int cond_input(eds_sim *sim, eds__pop *p, uint32_t j,
+                                                            int inhibitory, double w)
+{
+    /* with nothing pending the neuron could not fire, and after inhibition it still cannot */
+    if (inhibitory && !eds__nqueue_has(&sim->nqueue, p->first + j) &&
+        eds__cond_stays_silent(p->lut, p->v[j], w))
+        return EDS_OK;
+    return cond_predict_soon(sim, p, j);
+}
+
 /* FIRE, REFRAC_END and RECHECK come from the neuron queue: always current, never stale. */
 static int on_fire(eds_sim *sim, const eds__event *e)
 {
@@ -871,8 +925,16 @@ static int on_fire(eds_sim *sim, const eds__event *e)
     if (p->xd)
         eds__xd_fired(p, j);
     if (p->late_fire && p->late_fire[j]) {
-        /* keyed before the crossing by a skipped prediction (input_event_driven): predict now */
-        EDS_CHECK(advance_to(sim, p, j, e->t));
+        /* keyed before the crossing by a skipped prediction (input_event_driven, cond_input):
+         * predict now. A cond_exp neuron predicts from its state at its last input, as it would
+         * have then (advancing first would start a new interpolation segment); that prediction
+         * is bookkeeping of the core, not an event of the model (n_deferred, not n_events). */
+        if (p->kind == EDS__POP_COND) {
+            sim->stats.n_events--;
+            sim->stats.n_deferred++;
+        } else {
+            EDS_CHECK(advance_to(sim, p, j, e->t));
+        }
         return predict(sim, p, j);
     }
     decay_synapses(p, j, e->t);
@@ -898,7 +960,7 @@ static int on_refrac_end(eds_sim *sim, const eds__event *e)
     EDS_CHECK(eds__drive_catch_up(sim, p, j, e->t)); /* drops the refractory period's arrivals */
     decay_synapses(p, j, e->t);
     p->v[j] = p->v_reset;
-    return predict(sim, p, j);
+    return p->kind == EDS__POP_COND ? cond_predict_soon(sim, p, j) : predict(sim, p, j);
 }
 
 static int on_recheck(eds_sim *sim, const eds__event *e)
@@ -980,11 +1042,9 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
     else
         EDS_CHECK(advance_to(sim, p, j, t));
     add_input(p, j, t, inhibitory, w);
+    if (p->kind == EDS__POP_COND)
+        return cond_input(sim, p, j, inhibitory, w);
     if (inhibitory) {
-        /* a cond_exp neuron with nothing pending could not fire and still cannot */
-        if (p->kind == EDS__POP_COND && !eds__nqueue_has(&sim->nqueue, p->first + j) &&
-            eds__cond_stays_silent(p->lut, p->v[j], w))
-            return EDS_OK;
         /* an IF_curr_exp current w <= 0 lowers v at every later time (its kernel is positive),
          * so it can only delay the crossing: nothing pending stays so, a RECHECK stays a bound,
          * a FIRE becomes one (settled by on_fire); no prediction */
@@ -995,15 +1055,65 @@ static int input_event_driven(eds_sim *sim, eds__pop *p, uint32_t j, double t, i
             return EDS_OK;
         }
     }
-    /* most cond_exp inputs leave the neuron out of reach: predict()'s verdict "never", without
-     * the call (when v_inf <= v_thresh, else that verdict is a RECHECK at the horizon) */
-    if (p->kind == EDS__POP_COND && p->lut->v_inf <= p->lut->tab.v_thresh &&
-        eds__cond_rejects(p->lut, p->v[j], p->s1[j], p->s2[j])) {
-        sim->stats.n_rejects++;
-        eds__nqueue_remove(&sim->nqueue, p->first + j);
-        return EDS_OK;
-    }
     return predict(sim, p, j);
+}
+
+/* The run of one delivery group's targets in COND population p (no fused drive), from *ps up to
+ * hi or the first target outside p (left in *ps): the effect of input_event_driven on each in
+ * turn. A delivery changes no neuron but its targets, and a target's advance to t depends on its
+ * own state alone, so the advances of up to EDS__COND_BATCH distinct targets are computed first,
+ * together (independent work that the processor overlaps), then the inputs are added, tested and
+ * predicted in order. Targets are sorted, so a repeated target is adjacent: its later inputs find
+ * it at t already, as they would have. */
+static int cond_deliver(eds_sim *sim, eds__pop *p, double t, uint64_t *ps, uint64_t hi)
+{
+    uint32_t js[EDS__COND_BATCH];
+    double v0[EDS__COND_BATCH], ge0[EDS__COND_BATCH], gi0[EDS__COND_BATCH], dt[EDS__COND_BATCH];
+    double v[EDS__COND_BATCH];
+    uint64_t s = *ps;
+    while (s < hi) {
+        uint32_t m = 0, last = UINT32_MAX;
+        uint64_t end = s;
+        for (; end < hi; end++) {
+            uint32_t j = (sim->syn_target[end] & EDS__TARGET_MASK) - p->first;
+            if (j >= p->n)
+                break;
+            if (j == last)
+                continue;
+            if (m == EDS__COND_BATCH)
+                break;
+            last = j;
+            if (t < p->refr_until[j] || !(t - p->t_last[j] > 0.0))
+                continue;
+            js[m] = j;
+            v0[m] = p->v[j];
+            ge0[m] = p->s1[j];
+            gi0[m] = p->s2[j];
+            dt[m] = t - p->t_last[j];
+            m++;
+        }
+        EDS_CHECK(eds__cond_advance_batch(p->lut, m, v0, ge0, gi0, dt, v, &sim->stats));
+        for (uint32_t i = 0; i < m; i++) {
+            p->v[js[i]] = v[i];
+            decay_synapses(p, js[i], t);
+        }
+        for (; s < end; s++) {
+            uint32_t j = (sim->syn_target[s] & EDS__TARGET_MASK) - p->first;
+            int inhibitory = (int)(sim->syn_target[s] >> EDS__RECEPTOR_SHIFT);
+            double w = sim->syn_weight[s];
+            if (t < p->refr_until[j]) {
+                decay_synapses(p, j, t);
+                add_input(p, j, t, inhibitory, w);
+                continue;
+            }
+            add_input(p, j, t, inhibitory, w);
+            EDS_CHECK(cond_input(sim, p, j, inhibitory, w));
+        }
+        if (end < hi && (sim->syn_target[end] & EDS__TARGET_MASK) - p->first >= p->n)
+            break;
+    }
+    *ps = s;
+    return EDS_OK;
 }
 
 static int buffer_input(eds__pop *p, uint32_t j, double t, int receptor, double w);
@@ -1032,6 +1142,11 @@ static int on_deliver(eds_sim *sim, const eds__event *e)
             p = &sim->pops[sim->pop_of[target]];
             if (p->xd) { /* its whole run of targets in one loop */
                 EDS_CHECK(eds__xd_deliver(sim, p, t, &s, hi));
+                s--;
+                continue;
+            }
+            if (p->kind == EDS__POP_COND && !p->drive) {
+                EDS_CHECK(cond_deliver(sim, p, t, &s, hi));
                 s--;
                 continue;
             }

@@ -218,7 +218,7 @@ for _a in _NO_SPIKES:
 
 STATS_FIELDS = (
     "n_events", "n_stale", "n_spikes", "n_source_spikes", "n_synaptic_events", "n_predictions",
-    "n_rejects", "n_fallback", "heap_max", "heap_size", "n_synapses", "n_delay_groups",
+    "n_deferred", "n_rejects", "n_fallback", "heap_max", "heap_size", "n_synapses", "n_delay_groups",
     "n_fused_sources", "bytes_synapses", "bytes_neurons",
 )
 

@@ -1596,6 +1596,103 @@ static void test_predict_matches_rk4_on_random_states(void)
     CHECK(compared_never >= 20);
 }
 
+/* The run loop advances a delivery's targets together (eds__cond_advance_batch): bit for bit
+ * what eds__cond_advance gives one by one, inside the table and on its fallbacks (conductances
+ * outside it, dt beyond the horizon, dt = 0), and an invalid state is an error in both. */
+static void test_advance_batch_matches_single_advances(void)
+{
+    enum { N = 2000 };
+    const eds_cond_table *p = &g_tt.tab;
+    const double ge_max = g_tt.ge_nodes[p->ge_n - 1], gi_max = g_tt.gi_nodes[p->gi_n - 1];
+    const double horizon = eds_cond_lut_horizon(g_tt.lut);
+    static double v0[N], ge0[N], gi0[N], dt[N], v[N];
+    for (int i = 0; i < N; i++) {
+        v0[i] = rng_uniform(-80.0, -45.0);
+        ge0[i] = i % 11 == 0 ? 0.0 : ge_max * exp(rng_uniform(log(1e-4), log(i % 13 ? 1.0 : 3.0)));
+        gi0[i] = i % 7 == 0 ? 0.0 : gi_max * exp(rng_uniform(log(1e-4), log(i % 17 ? 1.0 : 3.0)));
+        dt[i] = i % 19 == 0 ? 0.0 : i % 23 == 0 ? rng_uniform(horizon, 3 * horizon)
+                                               : exp(rng_uniform(log(1e-3), log(horizon)));
+    }
+    eds_stats batch_stats = {0}, one_stats = {0};
+    int fallbacks = 0;
+    for (int i = 0; i < N;) {
+        uint32_t n = 1 + (uint32_t)rng_uniform(0.0, EDS__COND_BATCH);
+        if (n > EDS__COND_BATCH)
+            n = EDS__COND_BATCH;
+        if (n > (uint32_t)(N - i))
+            n = (uint32_t)(N - i);
+        CHECK_OK(eds__cond_advance_batch(g_tt.lut, n, v0 + i, ge0 + i, gi0 + i, dt + i, v + i,
+                                         &batch_stats));
+        i += (int)n;
+    }
+    for (int i = 0; i < N; i++) {
+        double one;
+        CHECK_OK(eds__cond_advance(g_tt.lut, v0[i], ge0[i], gi0[i], dt[i], &one, NULL, NULL,
+                                   &one_stats));
+        CHECK(memcmp(&one, &v[i], sizeof one) == 0);
+        fallbacks += ge0[i] > ge_max || gi0[i] > gi_max || dt[i] > horizon;
+    }
+    CHECK(batch_stats.n_fallback == one_stats.n_fallback);
+    CHECK(fallbacks >= N / 20 && batch_stats.n_fallback > 0);
+    double bad_v0[3] = {-60.0, NAN, -60.0}, g3[3] = {0.01, 0.01, 0.01}, t3[3] = {1.0, 1.0, 1.0};
+    double out3[3];
+    CHECK(eds__cond_advance_batch(g_tt.lut, 3, bad_v0, g3, g3, t3, out3, NULL) == EDS_INVALID);
+}
+
+/* A deferred prediction (eds__cond_not_before) waits for a time the prediction itself can never
+ * fall before. On a copy of the test table whose reach holds the node values of the reachable
+ * distance (so that the bound lies above 0), for random starts: not_before <= the predicted time
+ * whenever a crossing is predicted, and the bound is not vacuous. */
+static void test_prediction_never_falls_before_its_deferral(void)
+{
+    eds_cond_table t = g_tt.tab;
+    const size_t nge = (size_t)t.ge_n, ngi = (size_t)t.gi_n, nt = (size_t)t.t_n;
+    float *reach = malloc(nge * ngi * nt * sizeof(float));
+    CHECK(reach != NULL);
+    if (!reach)
+        return;
+    for (size_t i = 0; i < nge; i++)
+        for (size_t j = 0; j < ngi; j++) {
+            double run = -INFINITY;
+            for (size_t k = 0; k < nt; k++) {
+                double tk = g_tt.t_nodes[k];
+                double a = tk / t.tau_m + (g_tt.ge_nodes[i] * t.tau_syn_e * (1 - exp(-tk / t.tau_syn_e)) +
+                                           g_tt.gi_nodes[j] * t.tau_syn_i * (1 - exp(-tk / t.tau_syn_i))) / t.cm;
+                double pk = exp(-a), qk = g_tt.q[(i * ngi + j) * nt + k];
+                double d = (qk - t.v_thresh * (1 - pk)) / pk;
+                run = d > run ? d : run;
+                reach[(i * ngi + j) * nt + k] = (float)run;
+            }
+        }
+    t.reach = reach;
+    eds_cond_lut *lut = NULL;
+    CHECK_OK(eds_cond_lut_new(&t, &lut));
+    int positive = 0, predicted = 0;
+    for (int i = 0; lut && i < 3000; i++) {
+        double v0 = rng_uniform(-70.0, -50.0);
+        double ge0 = 0.1 * exp(rng_uniform(log(1e-3), 0.0));
+        double gi0 = i % 4 == 0 ? 0.0 : 0.05 * exp(rng_uniform(log(1e-3), 0.0));
+        double nb = eds__cond_not_before(lut, v0, ge0, gi0), when;
+        int recheck;
+        CHECK_OK(eds_cond_lut_predict(lut, v0, ge0, gi0, &when, &recheck));
+        CHECK(nb >= 0.0);
+        if (!isinf(when)) {
+            predicted++;
+            positive += nb > 0.0;
+            if (!(when >= nb))
+                printf("  start (%.17g, %.17g, %.17g): predicted %.17g before its bound %.17g\n",
+                       v0, ge0, gi0, when, nb);
+            CHECK(when >= nb);
+        }
+    }
+    if (getenv("EDSIM_TEST_VERBOSE"))
+        printf("  deferral bounds: %d of %d predicted crossings with a bound > 0\n", positive,
+               predicted);
+    CHECK(predicted >= 300 && positive >= predicted / 3);
+    eds_cond_lut_free(lut);
+    free(reach);
+}
+
 /* The run loop skips the prediction after an inhibitory input to a neuron that could not fire
  * (eds__cond_stays_silent): on random silent states, advanced by a random time and given a random
  * inhibitory input, the new trajectory must stay below threshold by RK4 (the independent
@@ -3840,6 +3937,8 @@ int main(void)
         RUN_TEST(test_predict_agrees_with_rk4_threshold_crossing);
         RUN_TEST(test_predict_matches_rk4_on_random_states);
         RUN_TEST(test_inhibition_keeps_silent_neurons_silent);
+        RUN_TEST(test_advance_batch_matches_single_advances);
+        RUN_TEST(test_prediction_never_falls_before_its_deferral);
         RUN_TEST(test_invalid_lut_calls_are_rejected);
         RUN_TEST(test_recheck_beyond_horizon_fires_at_analytic_times);
 
