@@ -2973,6 +2973,47 @@ static double curr_peak(const curr_case *c)
     return curr_v(c, lo);
 }
 
+static void test_curr_exp_first_step_is_the_full_predictions_answer(void)
+{
+    /* eds__exact_first_step, the run loop's shortcut, accepts only states for which the full
+     * prediction answers a RECHECK, at the same time bit for bit; on benchmark 2's cell and on
+     * cells with a slow excitatory synapse (c_e > 0) and with a constant drive. */
+    static const eds_curr_params cells[] = {
+        {0.2, 20.0, -49.0, -50.0, -60.0, 5.0, 5.0, 10.0, 0.0},
+        {0.2, 10.0, -49.0, -50.0, -60.0, 5.0, 25.0, 3.0, 0.0},
+        {0.25, 20.0, -65.0, -50.0, -70.0, 2.0, 5.0, 10.0, 0.5},
+    };
+    for (size_t k = 0; k < sizeof cells / sizeof cells[0]; k++) {
+        eds__exact m;
+        CHECK(eds__exact_init(&m, &cells[k], 0) == EDS_OK);
+        CHECK(m.separated && m.v_inf > cells[k].v_thresh);
+        int n_fast = 0, n_slow = 0;
+        for (int i = 0; i < 20000; i++) {
+            double v0 = rng_uniform(-75.0, cells[k].v_thresh + 1.0);
+            double ie = i % 5 == 0 ? 0.0 : rng_uniform(0.0, 6.0) * cells[k].cm;
+            double ii = i % 7 == 0 ? 0.0 : -rng_uniform(0.0, 3.0) * cells[k].cm;
+            double t_b = -1.0, when = -2.0;
+            int recheck = -1;
+            int fast = eds__exact_first_step(&m, v0, ie, ii, &t_b);
+            CHECK(eds__exact_predict(&m, v0, ie, ii, &when, &recheck, NULL) == EDS_OK);
+            if (fast) {
+                n_fast++;
+                CHECK(recheck == 1 && when == t_b);
+            } else {
+                n_slow++;
+            }
+        }
+        CHECK(n_fast > 2000 && n_slow > 2000); /* both kinds of states were drawn */
+        const double bad[] = {NAN, INFINITY, -INFINITY, 1e308};
+        for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+            double t_b;
+            CHECK(!eds__exact_first_step(&m, bad[b], 0.1, -0.1, &t_b) || isfinite(bad[b]));
+            CHECK(!eds__exact_first_step(&m, -55.0, bad[b], -0.1, &t_b));
+            CHECK(!eds__exact_first_step(&m, -55.0, 0.1, -bad[b], &t_b));
+        }
+    }
+}
+
 static void test_curr_exp_grazing_crossings_are_found_and_near_misses_are_not(void)
 {
     /* v_inf = -65 < threshold -55; an excitatory current lifts v from -62 to a single peak. The
@@ -3885,6 +3926,7 @@ int main(void)
     RUN_TEST(test_inline_exp_is_within_an_ulp);
     RUN_TEST(test_curr_exp_first_spike_matches_brute_force_on_random_states);
     RUN_TEST(test_curr_exp_grazing_crossings_are_found_and_near_misses_are_not);
+    RUN_TEST(test_curr_exp_first_step_is_the_full_predictions_answer);
     RUN_TEST(test_hh_spike_times_match_a_fine_rk4);
     RUN_TEST(test_hh_population_matches_a_fine_rk4_per_neuron);
     RUN_TEST(test_hh_rate_table_matches_the_closed_forms);
