@@ -37,31 +37,52 @@ typedef struct {
     uint64_t size, cap, seq, max_size;
 } eds__queue;
 
-/* Indexed heap of at most one pending event per neuron (queue.c). */
+/* Indexed queue of at most one pending event per neuron (queue.c): a near heap, a ring of time
+ * buckets and a far heap, ordered by bucket (pos[] tags say which holds an entry). */
 #define EDS__NOT_QUEUED UINT32_MAX
+#define EDS__NQ_FAR (1u << 31)  /* pos: index in the far heap */
+#define EDS__NQ_RING (1u << 30) /* pos: in the ring (ids are < 2^30: EDS__TARGET_MASK) */
+#define EDS__NQ_BUCKETS 512     /* ring slots (a multiple of 64) */
 typedef struct {
     double t;
     uint64_t key;
     uint32_t id;
+    uint32_t slot; /* a ring member's slot (queue.c) */
 } eds__nentry;
 typedef eds__nentry eds__nnode;
 
-/* Entries sit in the heap itself (not behind an id), so that sifting compares contiguous memory. */
+/* Heap entries sit in the heaps themselves (not behind an id), so that sifting compares
+ * contiguous memory. The near heap grows from heap[0] up, the far heap from heap[cap_ids - 1]
+ * down: together they never hold more than one entry per id. */
 typedef struct {
     eds__nentry *heap;
-    uint32_t *pos;     /* id -> heap index, or EDS__NOT_QUEUED */
-    uint32_t size, max_size;
+    eds__nentry *ring_ent;   /* per id: the entry of a ring member */
+    uint32_t *pos;           /* id -> near index, far index | EDS__NQ_FAR, EDS__NQ_RING, or
+                              * EDS__NOT_QUEUED */
+    uint32_t *next, *prev;   /* ring members: one doubly linked list per slot */
+    uint32_t size, max_size; /* entries in all three */
+    uint32_t n_near, n_far, n_ring;
     uint64_t cap_ids;
+    int64_t k_edge, k_limit; /* near: buckets < k_edge; ring: [k_edge, k_limit); far: the rest */
+    uint32_t head[EDS__NQ_BUCKETS];
+    uint64_t occupied[EDS__NQ_BUCKETS / 64];
 } eds__nqueue;
 
 static inline int eds__nqueue_has(const eds__nqueue *q, uint32_t id)
 {
     return q->pos[id] != EDS__NOT_QUEUED;
 }
+/* requires eds__nqueue_has(q, id) */
 static inline const eds__nentry *eds__nqueue_entry(const eds__nqueue *q, uint32_t id)
 {
-    return &q->heap[q->pos[id]];
+    uint32_t i = q->pos[id];
+    if (i == EDS__NQ_RING)
+        return &q->ring_ent[id];
+    if (i & EDS__NQ_FAR)
+        return &q->heap[q->cap_ids - 1 - (i & ~EDS__NQ_FAR)];
+    return &q->heap[i];
 }
+/* requires size > 0: the near heap is empty only when the whole queue is */
 static inline const eds__nnode *eds__nqueue_first(const eds__nqueue *q)
 {
     return &q->heap[0];

@@ -619,12 +619,37 @@ static void test_equal_time_events_keep_insertion_order(void)
 
 /* The neuron queue against a brute-force minimum over its slots: random re-keys (earlier and
  * later, many equal times so that keys decide), removals and pops, the ids grown once. */
+static void neuron_queue_vs_brute_force(int mode);
+
+/* A time for the brute-force queue test: mode 0 small integers (many ties, one bucket range),
+ * 1 continuous over 3 ring windows, 2 sparse over 1e5 ms with some huge and non-positive. */
+static double nqueue_test_time(int mode)
+{
+    if (mode == 0)
+        return (double)(rng_u64() % 40);
+    if (mode == 1)
+        return rng_uniform(0.0, 200.0);
+    uint64_t r = rng_u64() % 20;
+    if (r == 0)
+        return rng_u64() % 2 ? 1e300 : 1e18;
+    if (r == 1)
+        return rng_u64() % 2 ? -0.0 : -1.5;
+    return r < 8 ? (double)(rng_u64() % 100000) : rng_uniform(0.0, 1e5);
+}
+
 static void test_neuron_queue_matches_brute_force(void)
+{
+    for (int mode = 0; mode < 3; mode++)
+        neuron_queue_vs_brute_force(mode);
+}
+
+static void neuron_queue_vs_brute_force(int mode)
 {
     enum { N = 1000 };
     static double ref_t[N];
     static uint64_t ref_key[N];
     static int ref_has[N];
+    memset(ref_has, 0, sizeof ref_has);
     eds__nqueue q = {0};
     CHECK_OK(eds__nqueue_reserve(&q, 300));
     uint32_t n = 300, size = 0;
@@ -637,7 +662,7 @@ static void test_neuron_queue_matches_brute_force(void)
         uint32_t id = (uint32_t)(rng_u64() % n);
         uint64_t op = rng_u64() % 10;
         if (op < 6) {
-            double t = (double)(rng_u64() % 40);
+            double t = nqueue_test_time(mode);
             uint64_t key = ((rng_u64() % 8) << 56) | seq++;
             eds__nqueue_set(&q, id, t, key);
             size += !ref_has[id];
