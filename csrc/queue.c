@@ -312,7 +312,7 @@ static void refill(eds__nqueue *q)
 }
 
 /* Puts e (its id not queued) in its tier; the near heap is empty only if the queue is. */
-static void place(eds__nqueue *q, eds__nentry e)
+static inline __attribute__((always_inline)) void place(eds__nqueue *q, eds__nentry e)
 {
     const int64_t k = bucket_of(e.t);
     if (q->n_near == 0) {
@@ -349,18 +349,20 @@ int eds__nqueue_reserve(eds__nqueue *q, uint32_t n_ids)
     return EDS_OK;
 }
 
-/* eds__nqueue_set's cases other than an update within the ring (out of line, so that the common
- * case needs no stack frame). */
+/* eds__nqueue_set's cases other than an update within the ring, out of line so that the common
+ * case needs no stack frame: a new entry, and a move between tiers or lists. */
+static __attribute__((noinline)) void insert(eds__nqueue *q, uint32_t id, double t, uint64_t key)
+{
+    const eds__nentry e = {t, key, id, 0};
+    place(q, e);
+    if (++q->size > q->max_size)
+        q->max_size = q->size;
+}
+
 static __attribute__((noinline)) void set_slow(eds__nqueue *q, uint32_t id, double t,
                                                uint64_t key, uint32_t i, int64_t k)
 {
     const eds__nentry e = {t, key, id, 0};
-    if (i == EDS__NOT_QUEUED) {
-        place(q, e);
-        if (++q->size > q->max_size)
-            q->max_size = q->size;
-        return;
-    }
     if (i == EDS__NQ_RING) {
         ring_unlink(q, id);
         if (k >= q->k_edge && k < q->k_limit) { /* (before the bucket it was listed under) */
@@ -397,31 +399,39 @@ void eds__nqueue_set(eds__nqueue *q, uint32_t id, double t, uint64_t key)
         q->ring_ent[id].key = key;
         return;
     }
-    set_slow(q, id, t, key, i, k);
+    if (i == EDS__NOT_QUEUED)
+        insert(q, id, t, key);
+    else
+        set_slow(q, id, t, key, i, k);
+}
+
+/* Takes queued entry id (at pos i) out (out of line: most removals find nothing queued). */
+static __attribute__((noinline)) void remove_at(eds__nqueue *q, uint32_t id, uint32_t i)
+{
+    q->pos[id] = EDS__NOT_QUEUED;
+    q->size--;
+    if (i < EDS__NQ_RING) {
+        heap_delete(q, 0, i);
+        if (q->n_near == 0)
+            refill(q);
+    } else if (i == EDS__NQ_RING) {
+        ring_unlink(q, id);
+    } else {
+        heap_delete(q, 1, i & ~EDS__NQ_FAR);
+    }
 }
 
 void eds__nqueue_remove(eds__nqueue *q, uint32_t id)
 {
     const uint32_t i = q->pos[id];
-    if (i == EDS__NOT_QUEUED)
-        return;
-    q->pos[id] = EDS__NOT_QUEUED;
-    q->size--;
-    if (i == EDS__NQ_RING) {
-        ring_unlink(q, id);
-    } else if (i & EDS__NQ_FAR) {
-        heap_delete(q, 1, i & ~EDS__NQ_FAR);
-    } else {
-        heap_delete(q, 0, i);
-        if (q->n_near == 0)
-            refill(q);
-    }
+    if (i != EDS__NOT_QUEUED)
+        remove_at(q, id, i);
 }
 
 uint32_t eds__nqueue_pop(eds__nqueue *q)
 {
-    uint32_t id = q->heap[0].id;
-    eds__nqueue_remove(q, id);
+    const uint32_t id = q->heap[0].id;
+    remove_at(q, id, 0);
     return id;
 }
 
