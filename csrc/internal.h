@@ -42,7 +42,7 @@ typedef struct {
 #define EDS__NOT_QUEUED UINT32_MAX
 #define EDS__NQ_FAR (1u << 31)  /* pos: index in the far heap */
 #define EDS__NQ_RING (1u << 30) /* pos: in the ring (ids are < 2^30: EDS__TARGET_MASK) */
-#define EDS__NQ_BUCKETS 512     /* ring slots (a multiple of 64) */
+#define EDS__NQ_BUCKETS 1024     /* ring slots (a multiple of 64) */
 typedef struct {
     double t;
     uint64_t key;
