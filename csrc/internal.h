@@ -42,7 +42,7 @@ typedef struct {
 #define EDS__NOT_QUEUED UINT32_MAX
 #define EDS__NQ_FAR (1u << 31)  /* pos: index in the far heap */
 #define EDS__NQ_RING (1u << 30) /* pos: in the ring (ids are < 2^30: EDS__TARGET_MASK) */
-#define EDS__NQ_BUCKETS 1024     /* ring slots (a multiple of 64) */
+#define EDS__NQ_BUCKETS 1024    /* ring slots (a multiple of 64) */
 typedef struct {
     double t;
     uint64_t key;
@@ -221,8 +221,7 @@ static inline int eds__exact_first_step(const eds__exact *m, double v0, double i
     const double gap = theta - (v_inf + a + be + bi);
     if (!(gap > m->tol && gap < INFINITY)) /* (the final Taylor step, or not finite) */
         return 0;
-    if (v_inf + (a > 0.0 ? a : 0.0) + (be > 0.0 ? be : 0.0) + (bi > 0.0 ? bi : 0.0) < theta)
-        return 0;
+    /* (the search's test "v_inf plus the positive terms < theta" fails: v_inf > theta) */
     const double d_a = -(a * rm + be * re + bi * ri);
     const double big_m = (a > 0.0 ? a : 0.0) * rm * rm + (be > 0.0 ? be : 0.0) * re * re +
                          (bi > 0.0 ? bi : 0.0) * ri * ri;
