@@ -38,31 +38,52 @@ typedef struct {
     uint64_t size, cap, seq, max_size;
 } eds__queue;
 
-/* Indexed heap of at most one pending event per neuron (queue.c). */
+/* Indexed queue of at most one pending event per neuron (queue.c): a near heap, a ring of time
+ * buckets and a far heap, ordered by bucket (pos[] tags say which holds an entry). */
 #define EDS__NOT_QUEUED UINT32_MAX
+#define EDS__NQ_FAR (1u << 31)  /* pos: index in the far heap */
+#define EDS__NQ_RING (1u << 30) /* pos: in the ring (ids are < 2^30: EDS__TARGET_MASK) */
+#define EDS__NQ_BUCKETS 1024    /* ring slots (a multiple of 64) */
 typedef struct {
     double t;
     uint64_t key;
     uint32_t id;
+    uint32_t slot; /* a ring member's slot (queue.c) */
 } eds__nentry;
 typedef eds__nentry eds__nnode;
 
-/* Entries sit in the heap itself (not behind an id), so that sifting compares contiguous memory. */
+/* Heap entries sit in the heaps themselves (not behind an id), so that sifting compares
+ * contiguous memory. The near heap grows from heap[0] up, the far heap from heap[cap_ids - 1]
+ * down: together they never hold more than one entry per id. */
 typedef struct {
     eds__nentry *heap;
-    uint32_t *pos;     /* id -> heap index, or EDS__NOT_QUEUED */
-    uint32_t size, max_size;
+    eds__nentry *ring_ent;   /* per id: the entry of a ring member */
+    uint32_t *pos;           /* id -> near index, far index | EDS__NQ_FAR, EDS__NQ_RING, or
+                              * EDS__NOT_QUEUED */
+    uint32_t *next, *prev;   /* ring members: one doubly linked list per slot */
+    uint32_t size, max_size; /* entries in all three */
+    uint32_t n_near, n_far, n_ring;
     uint64_t cap_ids;
+    int64_t k_edge, k_limit; /* near: buckets < k_edge; ring: [k_edge, k_limit); far: the rest */
+    uint32_t head[EDS__NQ_BUCKETS];
+    uint64_t occupied[EDS__NQ_BUCKETS / 64];
 } eds__nqueue;
 
 static inline int eds__nqueue_has(const eds__nqueue *q, uint32_t id)
 {
     return q->pos[id] != EDS__NOT_QUEUED;
 }
+/* requires eds__nqueue_has(q, id) */
 static inline const eds__nentry *eds__nqueue_entry(const eds__nqueue *q, uint32_t id)
 {
-    return &q->heap[q->pos[id]];
+    uint32_t i = q->pos[id];
+    if (i == EDS__NQ_RING)
+        return &q->ring_ent[id];
+    if (i & EDS__NQ_FAR)
+        return &q->heap[q->cap_ids - 1 - (i & ~EDS__NQ_FAR)];
+    return &q->heap[i];
 }
+/* requires size > 0: the near heap is empty only when the whole queue is */
 static inline const eds__nnode *eds__nqueue_first(const eds__nqueue *q)
 {
     return &q->heap[0];
@@ -182,6 +203,46 @@ static inline void eds__exact_advance_by(const eds__exact *m, double v0, double 
 }
 int eds__exact_predict(const eds__exact *m, double v0, double ie0, double ii0, double *when,
                        int *recheck, eds_stats *stats);
+
+/* The common prediction of a cell that fires on its own (v_inf > v_thresh) in the separated
+ * form: the search's first safe step (from t = 0, where the exponentials are 1) already passes
+ * m->far. Returns 1 with that step in *t_b when it does, and eds__exact_predict would then answer
+ * a RECHECK at *t_b bit for bit (the same operations in the same order: exact.c's
+ * search_separated); 0 when the full prediction is needed. Inline: once per excitatory input,
+ * where the call and eds__exact_predict's preamble cost about a third of the prediction. A
+ * non-finite state gives a non-finite gap or step, which is refused here. */
+static inline int eds__exact_first_step(const eds__exact *m, double v0, double ie0, double ii0,
+                                        double *t_b)
+{
+    const double theta = m->p.v_thresh, v_inf = m->v_inf;
+    if (!(v0 < theta && v_inf > theta))
+        return 0;
+    const double rm = m->r_m, re = m->r_e, ri = m->r_i;
+    const double be = ie0 * m->c_e, bi = ii0 * m->c_i, a = (v0 - v_inf) - be - bi;
+    const double gap = theta - (v_inf + a + be + bi);
+    if (!(gap > m->tol && gap < INFINITY)) /* (the final Taylor step, or not finite) */
+        return 0;
+    /* (the search's test "v_inf plus the positive terms < theta" fails: v_inf > theta) */
+    const double d_a = -(a * rm + be * re + bi * ri);
+    const double big_m = (a > 0.0 ? a : 0.0) * rm * rm + (be > 0.0 ? be : 0.0) * re * re +
+                         (bi > 0.0 ? bi : 0.0) * ri * ri;
+    double step;
+    if (d_a >= 0.0) {
+        double den = d_a + sqrt(d_a * d_a + 2.0 * big_m * gap);
+        if (!(den > 0.0))
+            return 0;
+        step = 2.0 * gap / den;
+    } else if (big_m > 0.0) {
+        step = (-d_a + sqrt(d_a * d_a + 2.0 * big_m * gap)) / big_m;
+    } else {
+        return 0;
+    }
+    const double t = 0.0 + step;
+    if (!(t < m->horizon && t >= m->far))
+        return 0;
+    *t_b = t;
+    return 1;
+}
 
 /* ---- time-driven neurons (clock.c) ---- */
 

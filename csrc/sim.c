@@ -422,6 +422,11 @@ static inline __attribute__((always_inline)) int predict(eds_sim *sim, eds__pop 
         return eds__xd_predict(sim, p, j);
     if (p->late_fire)
         p->late_fire[j] = 0;
+    if (p->kind == EDS__POP_CURR && p->exact.separated &&
+        eds__exact_first_step(&p->exact, p->v[j], p->s1[j], p->s2[j], &when)) {
+        sim->stats.n_predictions++; /* (no IF_curr_exp cell has a fused drive) */
+        return neuron_schedule(sim, p->first + j, p->t_last[j] + when, EDS_EV_RECHECK);
+    }
     if (eds__driven(p, j))
         return drive_predict(sim, p, j);
     if (p->kind == EDS__POP_COND)

@@ -619,12 +619,37 @@ static void test_equal_time_events_keep_insertion_order(void)
 
 /* The neuron queue against a brute-force minimum over its slots: random re-keys (earlier and
  * later, many equal times so that keys decide), removals and pops, the ids grown once. */
+static void neuron_queue_vs_brute_force(int mode);
+
+/* A time for the brute-force queue test: mode 0 small integers (many ties, one bucket range),
+ * 1 continuous over 3 ring windows, 2 sparse over 1e5 ms with some huge and non-positive. */
+static double nqueue_test_time(int mode)
+{
+    if (mode == 0)
+        return (double)(rng_u64() % 40);
+    if (mode == 1)
+        return rng_uniform(0.0, 200.0);
+    uint64_t r = rng_u64() % 20;
+    if (r == 0)
+        return rng_u64() % 2 ? 1e300 : 1e18;
+    if (r == 1)
+        return rng_u64() % 2 ? -0.0 : -1.5;
+    return r < 8 ? (double)(rng_u64() % 100000) : rng_uniform(0.0, 1e5);
+}
+
 static void test_neuron_queue_matches_brute_force(void)
+{
+    for (int mode = 0; mode < 3; mode++)
+        neuron_queue_vs_brute_force(mode);
+}
+
+static void neuron_queue_vs_brute_force(int mode)
 {
     enum { N = 1000 };
     static double ref_t[N];
     static uint64_t ref_key[N];
     static int ref_has[N];
+    memset(ref_has, 0, sizeof ref_has);
     eds__nqueue q = {0};
     CHECK_OK(eds__nqueue_reserve(&q, 300));
     uint32_t n = 300, size = 0;
@@ -637,7 +662,7 @@ static void test_neuron_queue_matches_brute_force(void)
         uint32_t id = (uint32_t)(rng_u64() % n);
         uint64_t op = rng_u64() % 10;
         if (op < 6) {
-            double t = (double)(rng_u64() % 40);
+            double t = nqueue_test_time(mode);
             uint64_t key = ((rng_u64() % 8) << 56) | seq++;
             eds__nqueue_set(&q, id, t, key);
             size += !ref_has[id];
@@ -3073,6 +3098,47 @@ static double curr_peak(const curr_case *c)
     return curr_v(c, lo);
 }
 
+static void test_curr_exp_first_step_is_the_full_predictions_answer(void)
+{
+    /* eds__exact_first_step, the run loop's shortcut, accepts only states for which the full
+     * prediction answers a RECHECK, at the same time bit for bit; on benchmark 2's cell and on
+     * cells with a slow excitatory synapse (c_e > 0) and with a constant drive. */
+    static const eds_curr_params cells[] = {
+        {0.2, 20.0, -49.0, -50.0, -60.0, 5.0, 5.0, 10.0, 0.0},
+        {0.2, 10.0, -49.0, -50.0, -60.0, 5.0, 25.0, 3.0, 0.0},
+        {0.25, 20.0, -65.0, -50.0, -70.0, 2.0, 5.0, 10.0, 0.5},
+    };
+    for (size_t k = 0; k < sizeof cells / sizeof cells[0]; k++) {
+        eds__exact m;
+        CHECK(eds__exact_init(&m, &cells[k], 0) == EDS_OK);
+        CHECK(m.separated && m.v_inf > cells[k].v_thresh);
+        int n_fast = 0, n_slow = 0;
+        for (int i = 0; i < 20000; i++) {
+            double v0 = rng_uniform(-75.0, cells[k].v_thresh + 1.0);
+            double ie = i % 5 == 0 ? 0.0 : rng_uniform(0.0, 6.0) * cells[k].cm;
+            double ii = i % 7 == 0 ? 0.0 : -rng_uniform(0.0, 3.0) * cells[k].cm;
+            double t_b = -1.0, when = -2.0;
+            int recheck = -1;
+            int fast = eds__exact_first_step(&m, v0, ie, ii, &t_b);
+            CHECK(eds__exact_predict(&m, v0, ie, ii, &when, &recheck, NULL) == EDS_OK);
+            if (fast) {
+                n_fast++;
+                CHECK(recheck == 1 && when == t_b);
+            } else {
+                n_slow++;
+            }
+        }
+        CHECK(n_fast > 2000 && n_slow > 2000); /* both kinds of states were drawn */
+        const double bad[] = {NAN, INFINITY, -INFINITY, 1e308};
+        for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+            double t_b;
+            CHECK(!eds__exact_first_step(&m, bad[b], 0.1, -0.1, &t_b) || isfinite(bad[b]));
+            CHECK(!eds__exact_first_step(&m, -55.0, bad[b], -0.1, &t_b));
+            CHECK(!eds__exact_first_step(&m, -55.0, 0.1, -bad[b], &t_b));
+        }
+    }
+}
+
 static void test_curr_exp_grazing_crossings_are_found_and_near_misses_are_not(void)
 {
     /* v_inf = -65 < threshold -55; an excitatory current lifts v from -62 to a single peak. The
@@ -3987,6 +4053,7 @@ int main(void)
     RUN_TEST(test_inline_exp_is_within_an_ulp);
     RUN_TEST(test_curr_exp_first_spike_matches_brute_force_on_random_states);
     RUN_TEST(test_curr_exp_grazing_crossings_are_found_and_near_misses_are_not);
+    RUN_TEST(test_curr_exp_first_step_is_the_full_predictions_answer);
     RUN_TEST(test_hh_spike_times_match_a_fine_rk4);
     RUN_TEST(test_hh_population_matches_a_fine_rk4_per_neuron);
     RUN_TEST(test_hh_rate_table_matches_the_closed_forms);
