@@ -22,15 +22,10 @@ static inline eds__v2 eds__v2_load(const double *p)
 }
 
 /* (r[0], r[1], r[2]) = ((alpha_m, alpha_h), (alpha_m + beta_m, alpha_h + beta_h),
- * (alpha_n, alpha_n + beta_n)) at u (mV) and 1, or 0 with r untouched where u is outside the
- * table (or NaN). */
-static inline int eds__hh_rates_tab_v(double u, eds__v2 r[3])
+ * (alpha_n, alpha_n + beta_n)) at s in [0, 1) of table cell c. */
+static inline __attribute__((always_inline)) void eds__hh_rates_cell(int c, double s,
+                                                                     eds__v2 r[3])
 {
-    double x = (u - EDS__HH_TAB_U0) * EDS__HH_TAB_PER_MV;
-    if (!(x >= 0.0 && x < (double)EDS__HH_TAB_CELLS))
-        return 0;
-    int c = (int)x;
-    double s = x - (double)c;
     const double(*k)[6] = eds__hh_tab[c];
     /* Horner in s, the six rates in three pairs */
     const eds__v2 sv = {s, s};
@@ -44,6 +39,17 @@ static inline int eds__hh_rates_tab_v(double u, eds__v2 r[3])
     r[0] = a0;
     r[1] = a1;
     r[2] = a2;
+}
+
+/* The rates above at u (mV) and 1, or 0 with r untouched where u is outside the table (or NaN):
+ * cell c = (int)x and s = x - c at x = (u - EDS__HH_TAB_U0) EDS__HH_TAB_PER_MV. */
+static inline int eds__hh_rates_tab_v(double u, eds__v2 r[3])
+{
+    double x = (u - EDS__HH_TAB_U0) * EDS__HH_TAB_PER_MV;
+    if (!(x >= 0.0 && x < (double)EDS__HH_TAB_CELLS))
+        return 0;
+    int c = (int)x;
+    eds__hh_rates_cell(c, x - (double)c, r);
     return 1;
 }
 

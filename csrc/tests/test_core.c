@@ -25,7 +25,8 @@
 /* The one internal header included: numerics.h's inline exp has no public entry point, and a
  * hand-written exp deserves a direct check against libm (test_inline_exp_is_within_an_ulp). */
 #include "numerics.h"
-/* and the HH rate table's evaluator, measured below against the closed forms */
+/* and the HH rate table's evaluator, measured below against the closed forms (internal.h, which
+ * numerics.h brings, also gives the clock-model registry: HH's step_run is compared with its step) */
 #include "hh_rates.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -3449,6 +3450,92 @@ static void test_hh_extreme_states_take_bounded_work(void)
     }
 }
 
+/* A splitmix64 of its own, so that this test does not move the shared generator's draws. */
+static double hh_run_uniform(uint64_t *st, double lo, double hi)
+{
+    uint64_t z = (*st += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return lo + (hi - lo) * ((double)((z ^ (z >> 31)) >> 11) * 0x1.0p-53);
+}
+
+static void test_hh_step_run_equals_hh_step(void)
+{
+    /* step_run (on x86 with AVX2: four neurons at a time, csrc/clock.c) against step on one
+     * neuron after the other, bit for bit: the states of all n neurons (those after the first
+     * to fire untouched), how many were stepped, the spike flag and its offset. Runs of 1-13
+     * neurons drawn from a mix: quiet ones near rest (most steps), ones in a spike's upstroke
+     * or downstroke (not quiet), refractory ones, ones about to cross v_thresh, and a few with v
+     * outside the rate table (the closed forms); at three step lengths. */
+    double q[15];
+    hh_params(q, 0.0);
+    const eds__clock_ops *ops = eds__clock_model(EDS_CLOCK_HH_COND);
+    CHECK(ops != NULL && ops->step_run != NULL);
+    if (!ops || !ops->step_run)
+        return;
+    enum { N = 13 };
+    static const double hs[] = {0.1, 0.05, 0.0371};
+    uint64_t st = 0x5DEECE66DULL;
+    int n_fired = 0, n_runs = 0, n_whole = 0;
+    for (int trial = 0; trial < 6000; trial++) {
+        double x[N][7], y[N][7];
+        const uint32_t n = 1 + (uint32_t)hh_run_uniform(&st, 0.0, N);
+        const double h = hs[trial % 3];
+        for (int j = 0; j < N; j++) {
+            const double kind = hh_run_uniform(&st, 0.0, 1.0);
+            double *s = x[j];
+            if (kind < 0.7) { /* near rest */
+                s[0] = hh_run_uniform(&st, -75.0, -50.0);
+                s[1] = hh_run_uniform(&st, 0.0, 0.05);
+                s[2] = hh_run_uniform(&st, 0.6, 1.0);
+                s[3] = hh_run_uniform(&st, 0.02, 0.3);
+            } else if (kind < 0.8) { /* about to cross v_thresh = -20 mV */
+                s[0] = hh_run_uniform(&st, -24.0, -20.5);
+                s[1] = hh_run_uniform(&st, 0.5, 1.0);
+                s[2] = hh_run_uniform(&st, 0.3, 0.7);
+                s[3] = hh_run_uniform(&st, 0.2, 0.4);
+            } else if (kind < 0.97) { /* anywhere in a spike */
+                s[0] = hh_run_uniform(&st, -90.0, 50.0);
+                s[1] = hh_run_uniform(&st, 0.0, 1.0);
+                s[2] = hh_run_uniform(&st, 0.0, 1.0);
+                s[3] = hh_run_uniform(&st, 0.0, 1.0);
+            } else { /* v outside the rate table, u = v + 63 in [-64, 128) */
+                s[0] = kind < 0.985 ? hh_run_uniform(&st, -140.0, -127.5)
+                                    : hh_run_uniform(&st, 65.5, 80.0);
+                s[1] = hh_run_uniform(&st, 0.0, 0.1);
+                s[2] = hh_run_uniform(&st, 0.5, 1.0);
+                s[3] = hh_run_uniform(&st, 0.0, 0.3);
+            }
+            s[4] = hh_run_uniform(&st, 0.0, 0.05);
+            s[5] = hh_run_uniform(&st, 0.0, 0.2);
+            s[6] = hh_run_uniform(&st, 0.0, 1.0) < 0.3 ? hh_run_uniform(&st, 0.0, 3.0) : 0.0;
+        }
+        memcpy(y, x, sizeof x);
+        int spiked = 0, spiked_ref = 0;
+        double offset = -1.0, offset_ref = -1.0;
+        const uint32_t done = ops->step_run(q, &x[0][0], n, h, &spiked, &offset);
+        uint32_t done_ref = n;
+        for (uint32_t j = 0; j < n; j++) {
+            ops->step(q, y[j], h, &spiked_ref, &offset_ref);
+            if (spiked_ref) {
+                done_ref = j + 1;
+                break;
+            }
+        }
+        CHECK(done == done_ref);
+        CHECK(spiked == spiked_ref);
+        CHECK(memcmp(&offset, &offset_ref, sizeof offset) == 0);
+        CHECK(memcmp(x, y, sizeof x) == 0);
+        n_fired += spiked_ref;
+        n_runs++;
+        n_whole += done_ref == n && n >= 4;
+    }
+    if (getenv("EDSIM_TEST_VERBOSE"))
+        printf("  HH step_run: %d runs, %d ended by a spike, %d of 4+ neurons whole\n", n_runs,
+               n_fired, n_whole);
+    CHECK(n_fired > 100 && n_whole > 500);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------------------------- */
@@ -4058,6 +4145,7 @@ int main(void)
     RUN_TEST(test_hh_population_matches_a_fine_rk4_per_neuron);
     RUN_TEST(test_hh_rate_table_matches_the_closed_forms);
     RUN_TEST(test_hh_extreme_states_take_bounded_work);
+    RUN_TEST(test_hh_step_run_equals_hh_step);
 
     printf("%ld passed, %ld failed\n", g_passed, g_failed);
     return g_failed > 0 ? 1 : 0;
