@@ -184,20 +184,11 @@ static void search_separated(const eds__exact *m, double v0, double ie0, double 
             return;
         }
         /* Safe step: v'' = sum c r^2 e^{-r t} is at most big_m, the sum of its positive terms at
-         * t_a, on all of [t_a, inf); so v cannot reach theta before t_a + step with
-         * v_a + v'_a step + big_m step^2 / 2 = theta (the smaller root, in a form without
-         * cancellation). Where v is concave ahead (big_m = 0) this is Newton's step, converging
-         * quadratically from below; near the crossing the steps converge quadratically anyway. */
+         * t_a, on all of [t_a, inf). Where v is concave ahead (big_m = 0) this is Newton's step,
+         * converging quadratically from below; near the crossing the steps converge
+         * quadratically anyway. Infinite when v falls and is concave ahead: it never rises. */
         const double big_m = pos(xm) * rm * rm + pos(xe) * re * re + pos(xi) * ri * ri;
-        double step = INFINITY; /* falling and concave ahead: v never rises again */
-        if (d_a >= 0.0) {
-            double den = d_a + sqrt(d_a * d_a + 2.0 * big_m * gap);
-            if (den > 0.0)
-                step = 2.0 * gap / den;
-        } else if (big_m > 0.0) {
-            step = (-d_a + sqrt(d_a * d_a + 2.0 * big_m * gap)) / big_m;
-        }
-        const double t_b = t_a + step;
+        const double t_b = t_a + eds__exact_safe_step(d_a, big_m, gap);
         if (!(t_b < m->horizon)) {
             /* beyond the horizon every transient has decayed by e^-40: v ~ v_inf */
             *when = v_inf > theta ? m->horizon : INFINITY;

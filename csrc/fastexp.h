@@ -23,19 +23,35 @@ static const double eds__exp2_j32[32] = {
  * x = (32 k + j) ln2 / 32 + r with |r| <= ln2 / 64; e^x = 2^k 2^{j/32} e^r, e^r - 1 by its
  * degree-6 Taylor polynomial (truncation < 4e-18 relative). Within 1 ulp of glibc's exp over
  * |x| <= 700 (2e7 random arguments; test_inline_exp_is_within_an_ulp). IEEE operations only:
- * reproducible. Unchecked: |x| <= 700. */
+ * reproducible. Unchecked: |x| <= 700. The reduction and the polynomial are macros, so that
+ * lut_cond.c's two-lane version (vector operands) performs the very same operations. */
+#define EDS__EXP_SHIFT 0x1.8p52 /* adding it rounds to an integer (|x 32 / ln2| < 2^51) */
+/* kf = 32 k + j, the nearest integer to x 32 / ln2 */
+#define EDS__EXP_KF(x) (((x) * 0x1.71547652b82fep+5 + EDS__EXP_SHIFT) - EDS__EXP_SHIFT)
+/* r = x - kf ln2 / 32 (Cody-Waite: ln2/32 = hi + lo, hi with 32 significant bits, so kf hi is
+ * exact) */
+#define EDS__EXP_R(x, kf) (((x) - (kf) * 0x1.62e42fee00000p-6) - (kf) * 0x1.a39ef35793c76p-38)
+/* e^r - 1 */
+#define EDS__EXP_POLY(r)                                                                           \
+    ((r) * (1.0 + (r) * (0.5 + (r) * (1.0 / 6 + (r) * (1.0 / 24 + (r) * (1.0 / 120 +              \
+                                                                          (r) * (1.0 / 720)))))))
+
+/* 2^k for kf = 32 k + j (|k| <= 1010), with *t = 2^{j/32} */
+static inline double eds__exp_scale(double kf, double *t)
+{
+    const uint64_t n = (uint64_t)((int64_t)kf + 32768); /* 32 k + j + 32768 >= 0, 0 <= j < 32 */
+    const uint64_t scale_bits = ((n >> 5) - 1024 + 1023) << 52;
+    double scale;
+    memcpy(&scale, &scale_bits, sizeof scale);
+    *t = eds__exp2_j32[n & 31];
+    return scale;
+}
+
 static inline double eds__exp_core(double x)
 {
-    const double shift = 0x1.8p52; /* adding it rounds to an integer (|x 32 / ln2| < 2^51) */
-    double kf = (x * 0x1.71547652b82fep+5 + shift) - shift;
-    /* Cody-Waite: ln2/32 = hi + lo, hi with 32 significant bits, so kf * hi is exact */
-    double r = (x - kf * 0x1.62e42fee00000p-6) - kf * 0x1.a39ef35793c76p-38;
-    double q = r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 +
-                                                                         r * (1.0 / 720))))));
-    uint64_t n = (uint64_t)((int64_t)kf + 32768); /* 32 k + j + 32768 >= 0, 0 <= j < 32 */
-    uint64_t scale_bits = ((n >> 5) - 1024 + 1023) << 52; /* 2^k, |k| <= 1010 */
-    double scale, t = eds__exp2_j32[n & 31];
-    memcpy(&scale, &scale_bits, sizeof scale);
+    const double kf = EDS__EXP_KF(x), r = EDS__EXP_R(x, kf), q = EDS__EXP_POLY(r);
+    double t;
+    const double scale = eds__exp_scale(kf, &t);
     return (t + t * q) * scale;
 }
 

@@ -50,7 +50,6 @@ typedef struct {
     uint32_t id;
     uint32_t slot; /* a ring member's slot (queue.c) */
 } eds__nentry;
-typedef eds__nentry eds__nnode;
 
 /* Heap entries sit in the heaps themselves (not behind an id), so that sifting compares
  * contiguous memory. The near heap grows from heap[0] up, the far heap from heap[cap_ids - 1]
@@ -84,7 +83,7 @@ static inline const eds__nentry *eds__nqueue_entry(const eds__nqueue *q, uint32_
     return &q->heap[i];
 }
 /* requires size > 0: the near heap is empty only when the whole queue is */
-static inline const eds__nnode *eds__nqueue_first(const eds__nqueue *q)
+static inline const eds__nentry *eds__nqueue_first(const eds__nqueue *q)
 {
     return &q->heap[0];
 }
@@ -204,6 +203,18 @@ static inline void eds__exact_advance_by(const eds__exact *m, double v0, double 
 int eds__exact_predict(const eds__exact *m, double v0, double ie0, double ii0, double *when,
                        int *recheck, eds_stats *stats);
 
+/* The search's safe step (exact.c, search_separated): v'' is at most big_m on all of [t_a, inf),
+ * so v cannot reach theta before t_a + step, the smaller root of gap = v'_a step + big_m step^2 /
+ * 2 (in a form without cancellation); INFINITY when v falls and is concave ahead. */
+static inline double eds__exact_safe_step(double d_a, double big_m, double gap)
+{
+    if (d_a >= 0.0) {
+        const double den = d_a + sqrt(d_a * d_a + 2.0 * big_m * gap);
+        return den > 0.0 ? 2.0 * gap / den : INFINITY;
+    }
+    return big_m > 0.0 ? (-d_a + sqrt(d_a * d_a + 2.0 * big_m * gap)) / big_m : INFINITY;
+}
+
 /* The common prediction of a cell that fires on its own (v_inf > v_thresh) in the separated
  * form: the search's first safe step (from t = 0, where the exponentials are 1) already passes
  * m->far. Returns 1 with that step in *t_b when it does, and eds__exact_predict would then answer
@@ -226,19 +237,8 @@ static inline int eds__exact_first_step(const eds__exact *m, double v0, double i
     const double d_a = -(a * rm + be * re + bi * ri);
     const double big_m = (a > 0.0 ? a : 0.0) * rm * rm + (be > 0.0 ? be : 0.0) * re * re +
                          (bi > 0.0 ? bi : 0.0) * ri * ri;
-    double step;
-    if (d_a >= 0.0) {
-        double den = d_a + sqrt(d_a * d_a + 2.0 * big_m * gap);
-        if (!(den > 0.0))
-            return 0;
-        step = 2.0 * gap / den;
-    } else if (big_m > 0.0) {
-        step = (-d_a + sqrt(d_a * d_a + 2.0 * big_m * gap)) / big_m;
-    } else {
-        return 0;
-    }
-    const double t = 0.0 + step;
-    if (!(t < m->horizon && t >= m->far))
+    const double t = 0.0 + eds__exact_safe_step(d_a, big_m, gap);
+    if (!(t < m->horizon && t >= m->far)) /* (an infinite step: the full search answers) */
         return 0;
     *t_b = t;
     return 1;

@@ -37,19 +37,12 @@ static inline v2d load2(const double *p)
 /* eds__exp_core (fastexp.h) on each lane, by the same operations; |x| <= 700 in both. */
 static inline v2d exp_core2(v2d x)
 {
-    const double shift = 0x1.8p52;
-    const v2d kf = (x * 0x1.71547652b82fep+5 + shift) - shift;
-    const v2d r = (x - kf * 0x1.62e42fee00000p-6) - kf * 0x1.a39ef35793c76p-38;
-    const v2d q = r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 +
-                                                                          r * (1.0 / 720))))));
+    const v2d kf = EDS__EXP_KF(x), r = EDS__EXP_R(x, kf), q = EDS__EXP_POLY(r);
     v2d t, scale;
     for (int i = 0; i < 2; i++) {
-        uint64_t n = (uint64_t)((int64_t)kf[i] + 32768);
-        uint64_t scale_bits = ((n >> 5) - 1024 + 1023) << 52;
-        double sc;
-        memcpy(&sc, &scale_bits, sizeof sc);
-        t[i] = eds__exp2_j32[n & 31];
-        scale[i] = sc;
+        double ti;
+        scale[i] = eds__exp_scale(kf[i], &ti);
+        t[i] = ti;
     }
     return (t + t * q) * scale;
 }

@@ -216,14 +216,9 @@ static inline void heap_push(eds__nqueue *q, int far, eds__nentry e)
 /* Takes entry i out of a heap (its pos is the caller's). */
 static inline void heap_delete(eds__nqueue *q, int far, uint32_t i)
 {
-    uint32_t n = far ? --q->n_far : --q->n_near;
-    if (i == n)
-        return;
-    eds__nentry last = *at(q, far, n);
-    if (n_before(&last, at(q, far, i)))
-        sift_up(q, far, i, last);
-    else
-        sift_down(q, far, n, i, last);
+    const uint32_t n = far ? --q->n_far : --q->n_near;
+    if (i != n)
+        heap_update(q, far, i, *at(q, far, n)); /* the last entry takes i's place */
 }
 
 static inline void ring_link(eds__nqueue *q, eds__nentry e, int64_t k)

@@ -1333,7 +1333,7 @@ int eds_sim_run(eds_sim *sim, double until)
     eds__nqueue *nq = &sim->nqueue;
     for (;;) {
         int main_ok = sim->queue.size > 0 && sim->queue.ev[0].t < until;
-        const eds__nnode *top = nq->size > 0 ? eds__nqueue_first(nq) : NULL;
+        const eds__nentry *top = nq->size > 0 ? eds__nqueue_first(nq) : NULL;
         int neuron_ok = top && top->t < until;
         if (!main_ok && !neuron_ok)
             break;
