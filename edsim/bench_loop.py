@@ -125,6 +125,16 @@ def build(network: str = "b4", n: int = 10_000, seed: int = 1, slot: float = 1.0
     return LoopNetwork(net, sensors, readout, n, slot)
 
 
+def settled(network: str, n: int, seed: int, slot: float, settle: float,
+            inputs: tuple[np.ndarray, np.ndarray] | None = None) -> LoopNetwork:
+    """:func:`build`, then ``settle`` ms run freely (as fast as possible, no loop: the initial
+    state's transient, e.g. the cells set near threshold firing in the first ms, is over)."""
+    lp = build(network, n, seed, slot, inputs)
+    if settle > 0:
+        lp.net.run_until(settle)
+    return lp
+
+
 def idle_step_overhead(n_steps: int = 20_000, slot: float = 1.0) -> dict:
     """Wall time per closed-loop step (µs) on a network with nothing to do.
 
@@ -175,9 +185,7 @@ def loop_overhead(network: str, n: int, duration: float, slot: float, seed: int,
                   settle: float = 0.0) -> dict:
     """The closed loop as fast as possible vs one uninterrupted run with its inputs up front,
     both after ``settle`` ms run freely (as :func:`paced`, so its slots are the paced run's)."""
-    lp = build(network, n, seed, slot)
-    if settle > 0:
-        lp.net.run_until(settle)
+    lp = settled(network, n, seed, slot, settle)
     on_slot, injected = lp.controller(seed)
     runner = edsim.RealTimeRunner(lp.net, slot=slot, speed=None, outputs=[lp.readout])
     sim, core_s = lp.net._sim, []
@@ -195,9 +203,7 @@ def loop_overhead(network: str, n: int, duration: float, slot: float, seed: int,
     del sim.run
     times = np.concatenate([t for t, _ in injected]) if injected else np.zeros(0)
     index = np.concatenate([i for _, i in injected]) if injected else np.zeros(0, np.int64)
-    replay = build(network, n, seed, slot, inputs=(times, index))
-    if settle > 0:
-        replay.net.run_until(settle)
+    replay = settled(network, n, seed, slot, settle, inputs=(times, index))
     t0 = time.perf_counter()
     replay.net.run(duration)
     whole_s = time.perf_counter() - t0
@@ -219,12 +225,9 @@ def loop_overhead(network: str, n: int, duration: float, slot: float, seed: int,
 
 def paced(network: str, n: int, duration: float, slot: float, speed: float, seed: int,
           settle: float = 0.0, **runner_options):
-    """The closed loop paced at ``speed``, after ``settle`` ms run freely (as fast as possible,
-    no loop: the initial state's transient, e.g. the cells set near threshold firing in the
-    first ms, is over); returns its :class:`edsim.LoopSummary`."""
-    lp = build(network, n, seed, slot)
-    if settle > 0:
-        lp.net.run_until(settle)
+    """The closed loop paced at ``speed`` after ``settle`` ms (:func:`settled`); returns its
+    :class:`edsim.LoopSummary`."""
+    lp = settled(network, n, seed, slot, settle)
     on_slot, _ = lp.controller(seed)
     runner = edsim.RealTimeRunner(lp.net, slot=slot, speed=speed, outputs=[lp.readout],
                                   **runner_options)
